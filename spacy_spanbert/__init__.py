@@ -1,0 +1,12 @@
+"""spacy-spanbert: SpanBERT-style span components for spaCy.
+
+Importing the package registers the factories, architectures and scorers; spaCy also
+finds them through the package's entry points, so no import is needed in user code.
+"""
+
+from . import architectures, scoring  # noqa: F401  (registration)
+from .encoders import EncoderError, load_local_encoder
+from .pipeline.span_ner import SpanNER, make_span_ner
+
+__version__ = "0.1.0"
+__all__ = ["EncoderError", "SpanNER", "load_local_encoder", "make_span_ner"]

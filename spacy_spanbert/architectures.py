@@ -1,0 +1,107 @@
+"""Registered model builders. Each builder's docstring explains its config arguments."""
+
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from spacy.tokens import Doc, Span
+from spacy.util import registry
+from spacy_transformers.data_classes import FullTransformerBatch
+from spacy_transformers.layers import TransformerModel
+from thinc.api import Model, Relu, Softmax, chain, list2ragged, with_getitem
+from thinc.types import Floats2d, Ragged
+
+from .encoders import load_local_encoder
+from .layers.span_boundary_encoder import SpanBoundaryEncoder
+
+
+@registry.architectures("spacy_spanbert.SpanBoundaryModel.v1")
+def build_span_boundary_model(
+    tok2vec: Model[List[Doc], List[Floats2d]],
+    hidden_width: int = 256,
+    width_embeddings: int = 16,
+    use_inside: bool = False,
+    dropout: float = 0.1,
+) -> Model[Tuple[List[Doc], Ragged], Floats2d]:
+    """Score candidate spans SpanBERT's way: boundary tokens + width embedding.
+
+    Input: ``(docs, spans)``, the spans a Ragged of (start, end) rows per doc as spaCy's
+    suggesters return them. Output: one row per span of probabilities over
+    ``["no entity"] + labels`` (a softmax; column 0 is the no-entity class).
+
+    tok2vec: token vectors, usually a ``spacy-transformers.TransformerListener.v1`` so
+        the encoder is shared with other components.
+    hidden_width: width of the span representation and of the hidden layer after it.
+    width_embeddings: number of learned span-width embeddings; spans of that many
+        tokens or more share the last one.
+    use_inside: also add the mean of the span's token vectors (an "inside" pooling).
+    dropout: dropout rate of the hidden layer.
+    """
+    span_encoder = SpanBoundaryEncoder(
+        nO=hidden_width, n_widths=width_embeddings, use_inside=use_inside
+    )
+    output_layer = Softmax(nI=hidden_width)
+    model: Model[Tuple[List[Doc], Ragged], Floats2d] = chain(
+        with_getitem(0, chain(tok2vec, list2ragged())),
+        span_encoder,
+        Relu(nO=hidden_width, nI=hidden_width, dropout=dropout, normalize=True),
+        output_layer,
+    )
+    model.set_ref("tok2vec", tok2vec)
+    model.set_ref("span_encoder", span_encoder)
+    model.set_ref("output_layer", output_layer)
+    return model
+
+
+@registry.architectures("spacy_spanbert.TransformerModel.v1")
+def build_transformer_model(
+    name: str,
+    get_spans: Callable[[List[Doc]], List[List[Span]]],
+    tokenizer: Optional[str] = None,
+    tokenizer_config: Dict[str, Any] = {},
+    transformer_config: Dict[str, Any] = {},
+    model_type: str = "bert",
+    mixed_precision: bool = False,
+    grad_scaler_config: Dict[str, Any] = {},
+) -> Model[List[Doc], FullTransformerBatch]:
+    """spacy-transformers' TransformerModel, loaded from local directories only.
+
+    Use it as the model of the ``transformer`` component. Same arguments as
+    ``spacy-transformers.TransformerModel.v3`` plus:
+
+    name: path of a local Hugging Face checkpoint directory (never a hub name).
+    tokenizer: a separate directory with the tokenizer files, for checkpoints that ship
+        none (SpanBERT: point it at a bert-base-cased directory, or any directory with
+        its vocab.txt). Casing follows the vocabulary unless ``tokenizer_config`` sets
+        ``do_lower_case``; a tokenizer whose casing contradicts its vocabulary is refused.
+    model_type: used when config.json lacks ``model_type`` (SpanBERT's may).
+
+    The checkpoint is read when the pipeline is initialized; a trained pipeline saves
+    the weights and tokenizer itself and loads without these directories.
+    """
+    model = TransformerModel(
+        name,
+        get_spans,
+        tokenizer_config=tokenizer_config,
+        transformer_config=transformer_config,
+        mixed_precision=mixed_precision,
+        grad_scaler_config=grad_scaler_config,
+    )
+    model.attrs["tokenizer_path"] = tokenizer
+    model.attrs["model_type"] = model_type
+    model.init = _init_from_local_checkpoint
+    return model
+
+
+def _init_from_local_checkpoint(
+    model: TransformerModel, X: Optional[List[Doc]] = None, Y: Any = None
+) -> None:
+    if model.attrs["has_transformer"]:
+        return
+    hf_model = load_local_encoder(
+        Path(model.attrs["name"]),
+        tokenizer_path=model.attrs["tokenizer_path"],
+        tokenizer_config=dict(model._init_tokenizer_config),
+        transformer_config=dict(model._init_transformer_config),
+        model_type=model.attrs["model_type"],
+    )
+    model.attrs["set_transformer"](model, hf_model)

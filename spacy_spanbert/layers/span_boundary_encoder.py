@@ -1,0 +1,132 @@
+"""SpanBERT's span representation: boundary token vectors plus a width embedding.
+
+A span (s, e) is represented as ``[x_s; x_e; w(e - s)]`` (optionally plus the mean of
+``x_s..x_e``), followed by a linear projection and a ReLU. The projection of the
+concatenation is computed in factored form, ``W_s x_s + W_e x_e + E[w] (+ W_i mean)``,
+so the per-token products are computed once per token rather than once per
+candidate span: the cost grows with tokens x hidden, not spans x (2 x encoder width).
+The inside mean uses prefix sums of the projected tokens, so it is O(1) per span too.
+"""
+
+from typing import Callable, Optional, Tuple
+
+from thinc.api import Model, glorot_uniform_init, normal_init
+from thinc.types import Floats2d, Ints1d, Ragged
+
+InT = Tuple[Ragged, Ragged]
+
+
+def SpanBoundaryEncoder(
+    nO: Optional[int] = None,
+    nI: Optional[int] = None,
+    *,
+    n_widths: int = 16,
+    use_inside: bool = False,
+) -> Model[InT, Floats2d]:
+    """Encode candidate spans from their boundary tokens and width.
+
+    The input is ``(tokvecs, spans)``: token vectors of a batch as a Ragged (one
+    sequence per doc) and the candidate spans as a Ragged of ``(start, end)`` rows,
+    end exclusive, offsets relative to each doc (the output of spaCy's suggesters).
+    Widths of ``n_widths`` tokens or more share the last width embedding.
+    """
+    params = ["W_start", "W_end", "E_width", "b"] + (["W_inside"] if use_inside else [])
+    return Model(
+        "span_boundary_encoder",
+        forward,
+        init=init,
+        dims={"nO": nO, "nI": nI},
+        params={name: None for name in params},
+        attrs={"n_widths": n_widths, "use_inside": use_inside},
+    )
+
+
+def init(
+    model: Model[InT, Floats2d], X: Optional[InT] = None, Y: Optional[Floats2d] = None
+) -> None:
+    if X is not None and X[0].dataXd.size:
+        model.set_dim("nI", X[0].dataXd.shape[1])
+    if Y is not None and Y.size:
+        model.set_dim("nO", Y.shape[1])
+    nO = model.get_dim("nO")
+    nI = model.get_dim("nI")
+    ops = model.ops
+    model.set_param("W_start", glorot_uniform_init(ops, (nO, nI)))
+    model.set_param("W_end", glorot_uniform_init(ops, (nO, nI)))
+    model.set_param("E_width", normal_init(ops, (model.attrs["n_widths"], nO), mean=0.0))
+    model.set_param("b", ops.alloc1f(nO))
+    if model.attrs["use_inside"]:
+        model.set_param("W_inside", glorot_uniform_init(ops, (nO, nI)))
+
+
+def forward(
+    model: Model[InT, Floats2d], inputs: InT, is_train: bool
+) -> Tuple[Floats2d, Callable[[Floats2d], InT]]:
+    tokvecs, spans = inputs
+    ops = model.ops
+    xp = ops.xp
+    X = tokvecs.dataXd
+    n_tokens = X.shape[0]
+    starts, lasts, widths = _span_rows(model, tokvecs.lengths, spans)
+    width_ids = xp.minimum(widths, model.attrs["n_widths"]) - 1
+    W_start = model.get_param("W_start")
+    W_end = model.get_param("W_end")
+    H = (
+        ops.gemm(X, W_start, trans2=True)[starts]
+        + ops.gemm(X, W_end, trans2=True)[lasts]
+        + model.get_param("E_width")[width_ids]
+        + model.get_param("b")
+    )
+    if model.attrs["use_inside"]:
+        W_inside = model.get_param("W_inside")
+        prefix = _prefix_sums(ops, ops.gemm(X, W_inside, trans2=True))
+        H += (prefix[lasts + 1] - prefix[starts]) / widths[:, None]
+    active = H > 0
+    Y = H * active
+
+    def backprop(dY: Floats2d) -> InT:
+        dH = dY * active
+        dP_start = ops.alloc2f(n_tokens, dH.shape[1])
+        dP_end = ops.alloc2f(n_tokens, dH.shape[1])
+        ops.scatter_add(dP_start, starts, dH)
+        ops.scatter_add(dP_end, lasts, dH)
+        d_width = ops.alloc2f(*model.get_param("E_width").shape)
+        ops.scatter_add(d_width, width_ids, dH)
+        model.inc_grad("W_start", ops.gemm(dP_start, X, trans1=True))
+        model.inc_grad("W_end", ops.gemm(dP_end, X, trans1=True))
+        model.inc_grad("E_width", d_width)
+        model.inc_grad("b", dH.sum(axis=0))
+        dX = ops.gemm(dP_start, W_start) + ops.gemm(dP_end, W_end)
+        if model.attrs["use_inside"]:
+            dH_mean = dH / widths[:, None]
+            d_prefix = ops.alloc2f(n_tokens + 1, dH.shape[1])
+            ops.scatter_add(d_prefix, lasts + 1, dH_mean)
+            ops.scatter_add(d_prefix, starts, -dH_mean)
+            # prefix[k] sums tokens j < k, so token j receives every d_prefix[k], k > j
+            dP_inside = xp.ascontiguousarray(xp.cumsum(d_prefix[:0:-1], axis=0)[::-1])
+            model.inc_grad("W_inside", ops.gemm(dP_inside, X, trans1=True))
+            dX += ops.gemm(dP_inside, W_inside)
+        return Ragged(dX, tokvecs.lengths), spans
+
+    return Y, backprop
+
+
+def _span_rows(
+    model: Model[InT, Floats2d], doc_lengths: Ints1d, spans: Ragged
+) -> Tuple[Ints1d, Ints1d, Ints1d]:
+    """Rows of the first and last token of each span in the flat token array, and widths."""
+    ops = model.ops
+    xp = ops.xp
+    doc_offsets = xp.concatenate((xp.zeros((1,), dtype="i"), xp.cumsum(doc_lengths)[:-1]))
+    span_offsets = xp.repeat(doc_offsets, ops.asarray1i(spans.lengths))
+    bounds = spans.dataXd.reshape((-1, 2))
+    starts = ops.asarray1i(bounds[:, 0] + span_offsets)
+    ends = ops.asarray1i(bounds[:, 1] + span_offsets)
+    return starts, ends - 1, ends - starts
+
+
+def _prefix_sums(ops, P: Floats2d) -> Floats2d:
+    """Row k holds the sum of rows 0..k-1 of P (row 0 is zero)."""
+    prefix = ops.alloc2f(P.shape[0] + 1, P.shape[1])
+    prefix[1:] = ops.xp.cumsum(P, axis=0)
+    return prefix

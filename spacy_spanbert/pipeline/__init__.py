@@ -1,0 +1,5 @@
+"""TrainablePipe components."""
+
+from .span_ner import SpanNER
+
+__all__ = ["SpanNER"]

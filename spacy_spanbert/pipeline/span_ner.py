@@ -1,0 +1,288 @@
+"""``spanbert_ner``: span-based NER and nested span categorization.
+
+Every candidate span from a spaCy suggester is scored over ``["no entity"] + labels``
+(a softmax, so each span gets at most one label). From the same scores the component
+writes two views: ``doc.spans[spans_key]``, every span whose best label scores at least
+``threshold`` (nested and overlapping spans allowed, scores in the group's
+``attrs["scores"]``), and ``doc.ents``, the highest-scoring non-overlapping subset.
+
+Gold spans are read from ``doc.spans[spans_key]`` when the reference doc has that key,
+else from ``doc.ents``.
+"""
+
+import warnings
+from collections import Counter
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+
+import numpy
+from spacy.language import Language
+from spacy.pipeline import TrainablePipe
+from spacy.pipeline.spancat import Suggester
+from spacy.tokens import Doc, Span, SpanGroup
+from spacy.training import Example, validate_examples
+from spacy.vocab import Vocab
+from thinc.api import Config, Model, Optimizer, set_dropout_rate
+from thinc.types import Floats2d, Ragged
+
+from ..decoding import ScoredSpans, non_overlapping, spans_above_threshold
+
+default_model_config = """
+[model]
+@architectures = "spacy_spanbert.SpanBoundaryModel.v1"
+hidden_width = 256
+width_embeddings = 16
+use_inside = false
+dropout = 0.1
+
+[model.tok2vec]
+@architectures = "spacy-transformers.TransformerListener.v1"
+grad_factor = 1.0
+upstream = "*"
+
+[model.tok2vec.pooling]
+@layers = "reduce_mean.v1"
+"""
+DEFAULT_SPAN_NER_MODEL = Config().from_str(default_model_config)["model"]
+DEFAULT_SPANS_KEY = "sc"
+
+
+@Language.factory(
+    "spanbert_ner",
+    assigns=["doc.ents", "doc.spans"],
+    default_config={
+        "model": DEFAULT_SPAN_NER_MODEL,
+        "suggester": {"@misc": "spacy.ngram_range_suggester.v1", "min_size": 1, "max_size": 8},
+        "spans_key": DEFAULT_SPANS_KEY,
+        "threshold": 0.5,
+        "scorer": {"@scorers": "spacy_spanbert.span_ner_scorer.v1"},
+    },
+    default_score_weights={
+        "ents_f": 1.0,
+        "ents_p": 0.0,
+        "ents_r": 0.0,
+        "ents_per_type": None,
+    },
+)
+def make_span_ner(
+    nlp: Language,
+    name: str,
+    model: Model[Tuple[List[Doc], Ragged], Floats2d],
+    suggester: Suggester,
+    spans_key: str,
+    threshold: float,
+    scorer: Optional[Callable],
+) -> "SpanNER":
+    """Create a ``spanbert_ner`` component.
+
+    model: scores candidate spans over ["no entity"] + labels (see SpanBoundaryModel.v1).
+    suggester: proposes candidate spans; its max size is the widest span that can be found.
+    spans_key: the ``doc.spans`` key for nested spans (read for gold, written at inference).
+    threshold: minimum probability of a span's best label for the span to be kept.
+    scorer: the scoring function (ents_* and spans_<key>_*).
+    """
+    return SpanNER(
+        nlp.vocab,
+        model,
+        suggester,
+        name=name,
+        spans_key=spans_key,
+        threshold=threshold,
+        scorer=scorer,
+    )
+
+
+class SpanNER(TrainablePipe):
+    """Label spans SpanBERT's way; write flat entities and nested span groups."""
+
+    def __init__(
+        self,
+        vocab: Vocab,
+        model: Model[Tuple[List[Doc], Ragged], Floats2d],
+        suggester: Suggester,
+        name: str = "spanbert_ner",
+        *,
+        spans_key: str = DEFAULT_SPANS_KEY,
+        threshold: float = 0.5,
+        scorer: Optional[Callable] = None,
+    ) -> None:
+        self.vocab = vocab
+        self.model = model
+        self.suggester = suggester
+        self.name = name
+        self.scorer = scorer
+        self.cfg: Dict[str, Any] = {"labels": [], "spans_key": spans_key, "threshold": threshold}
+
+    @property
+    def key(self) -> str:
+        """The ``doc.spans`` key for nested spans."""
+        return str(self.cfg["spans_key"])
+
+    @property
+    def labels(self) -> Tuple[str, ...]:
+        return tuple(self.cfg["labels"])
+
+    @property
+    def label_data(self) -> List[str]:
+        return list(self.labels)
+
+    def add_label(self, label: str) -> int:
+        """Add a label; return 0 if it was already there, else 1."""
+        if not isinstance(label, str) or not label or label != "".join(label.split()):
+            raise ValueError(
+                f"[{self.name}] invalid label {label!r}: labels must be non-empty strings "
+                "without whitespace."
+            )
+        if label in self.labels:
+            return 0
+        self._allow_extra_label()
+        self.cfg["labels"].append(label)
+        self.vocab.strings.add(label)
+        return 1
+
+    def predict(self, docs: Iterable[Doc]) -> Tuple[Ragged, Floats2d]:
+        """Score every candidate span; returns (candidates, probabilities). No side effects."""
+        docs = list(docs)
+        candidates = self.suggester(docs, ops=self.model.ops)
+        if candidates.lengths.sum() == 0:
+            return candidates, self.model.ops.alloc2f(0, len(self.labels) + 1)
+        return candidates, self.model.predict((docs, candidates))
+
+    def set_annotations(self, docs: Iterable[Doc], candidates_scores: Tuple[Ragged, Floats2d]) -> None:
+        """Write ``doc.spans[key]`` (every span above threshold) and ``doc.ents`` (flat)."""
+        candidates, scores = candidates_scores
+        ops = self.model.ops
+        lengths = ops.to_numpy(candidates.lengths)
+        bounds = ops.to_numpy(candidates.dataXd).reshape((-1, 2))
+        probs = ops.to_numpy(scores)
+        threshold = float(self.cfg["threshold"])
+        offset = 0
+        for doc, n in zip(docs, lengths):
+            kept = spans_above_threshold(
+                bounds[offset : offset + n], probs[offset : offset + n], threshold
+            )
+            offset += n
+            group = SpanGroup(doc, name=self.key, spans=self._to_spans(doc, kept))
+            group.attrs["scores"] = kept.scores
+            doc.spans[self.key] = group
+            doc.ents = self._to_spans(doc, non_overlapping(kept))
+
+    def update(
+        self,
+        examples: Iterable[Example],
+        *,
+        drop: float = 0.0,
+        sgd: Optional[Optimizer] = None,
+        losses: Optional[Dict[str, float]] = None,
+    ) -> Dict[str, float]:
+        """Learn from a batch of examples; returns the updated losses."""
+        if losses is None:
+            losses = {}
+        losses.setdefault(self.name, 0.0)
+        examples = list(examples)
+        validate_examples(examples, "SpanNER.update")
+        docs = [eg.predicted for eg in examples]
+        candidates = self.suggester(docs, ops=self.model.ops)
+        if candidates.lengths.sum() == 0:
+            return losses
+        set_dropout_rate(self.model, drop)
+        scores, backprop_scores = self.model.begin_update((docs, candidates))
+        loss, d_scores = self.get_loss(examples, (candidates, scores))
+        backprop_scores(d_scores)
+        if sgd is not None:
+            self.finish_update(sgd)
+        losses[self.name] += loss
+        return losses
+
+    def get_loss(
+        self, examples: Iterable[Example], candidates_scores: Tuple[Ragged, Floats2d]
+    ) -> Tuple[float, Floats2d]:
+        """Mean cross-entropy over candidate spans; gold spans not among them get no row."""
+        candidates, scores = candidates_scores
+        ops = self.model.ops
+        lengths = ops.to_numpy(candidates.lengths)
+        bounds = ops.to_numpy(candidates.dataXd).reshape((-1, 2))
+        label_map = {label: i + 1 for i, label in enumerate(self.labels)}
+        target_cols = numpy.zeros((scores.shape[0],), dtype="i")
+        offset = 0
+        for eg, n in zip(examples, lengths):
+            rows = {(int(s), int(e)): offset + j for j, (s, e) in enumerate(bounds[offset : offset + n])}
+            for span in self._gold_spans(eg):
+                if span.label_ not in label_map:
+                    raise ValueError(
+                        f"[{self.name}] gold span '{span.text}' has label '{span.label_}', "
+                        f"unknown to this component (labels: {', '.join(self.labels)}). Add it "
+                        "with add_label() or include it in the data passed to initialize()."
+                    )
+                row = rows.get((span.start, span.end))
+                if row is not None:
+                    target_cols[row] = label_map[span.label_]
+            offset += n
+        n_rows = max(scores.shape[0], 1)
+        target = ops.asarray1i(target_cols)
+        gold_probs = scores[ops.xp.arange(scores.shape[0]), target]
+        loss = float(-ops.xp.log(ops.xp.maximum(gold_probs, 1e-8)).sum()) / n_rows
+        d_scores = scores.copy()
+        d_scores[ops.xp.arange(scores.shape[0]), target] -= 1.0
+        return loss, d_scores / n_rows
+
+    def initialize(
+        self,
+        get_examples: Callable[[], Iterable[Example]],
+        *,
+        nlp: Optional[Language] = None,
+        labels: Optional[List[str]] = None,
+    ) -> None:
+        """Add labels (given, or read from the examples), warn about unreachable gold spans,
+        and initialize the model on a sample."""
+        validate_examples(get_examples(), "SpanNER.initialize")
+        if labels is not None:
+            for label in labels:
+                self.add_label(label)
+        sample: List[Example] = []
+        unreachable: Counter = Counter()
+        widest = 0
+        for eg in get_examples():
+            gold = self._gold_spans(eg)
+            if labels is None:
+                for span in gold:
+                    self.add_label(span.label_)
+            found = self._candidate_set(eg.predicted)
+            for span in gold:
+                if (span.start, span.end) not in found:
+                    unreachable[span.label_] += 1
+                    widest = max(widest, len(span))
+            if len(sample) < 10:
+                sample.append(eg)
+        self._require_labels()
+        if unreachable:
+            warnings.warn(
+                f"[{self.name}] {sum(unreachable.values())} gold spans in the training data "
+                f"are not among the suggester's candidates and can't be predicted "
+                f"(per label: {dict(unreachable)}; widest: {widest} tokens). Raise the "
+                "suggester's max_size to reach them.",
+                stacklevel=2,
+            )
+        docs = [eg.predicted for eg in sample]
+        candidates = self.suggester(docs, ops=self.model.ops)
+        Y = self.model.ops.alloc2f(int(candidates.lengths.sum()), len(self.labels) + 1)
+        self.model.initialize(X=(docs, candidates), Y=Y)
+
+    def _gold_spans(self, eg: Example) -> List[Span]:
+        if self.key in eg.reference.spans:
+            return list(
+                eg.get_aligned_spans_y2x(eg.reference.spans[self.key], allow_overlap=True)
+            )
+        return list(eg.get_aligned_spans_y2x(eg.reference.ents))
+
+    def _candidate_set(self, doc: Doc) -> set:
+        candidates = self.suggester([doc], ops=self.model.ops)
+        bounds = self.model.ops.to_numpy(candidates.dataXd).reshape((-1, 2))
+        return {(int(s), int(e)) for s, e in bounds}
+
+    def _to_spans(self, doc: Doc, kept: ScoredSpans) -> List[Span]:
+        labels = self.labels
+        return [
+            Span(doc, int(s), int(e), label=labels[int(label)])
+            for s, e, label in zip(kept.starts, kept.ends, kept.labels)
+        ]
+
