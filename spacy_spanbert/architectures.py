@@ -54,7 +54,7 @@ def build_span_boundary_model(
 
 @registry.architectures("spacy_spanbert.TransformerModel.v1")
 def build_transformer_model(
-    name: str,
+    name: Optional[str],
     get_spans: Callable[[List[Doc]], List[List[Span]]],
     tokenizer: Optional[str] = None,
     tokenizer_config: Dict[str, Any] = {},

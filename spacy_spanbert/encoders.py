@@ -32,7 +32,7 @@ class EncoderError(ValueError):
 
 
 def load_local_encoder(
-    path: Union[str, Path],
+    path: Optional[Union[str, Path]],
     *,
     tokenizer_path: Optional[Union[str, Path]] = None,
     tokenizer_config: Optional[Dict[str, Any]] = None,
@@ -95,7 +95,9 @@ def check_casing(tokenizer: PreTrainedTokenizerBase, where: str) -> None:
         )
 
 
-def _existing_dir(path: Union[str, Path], what: str, setting: str) -> Path:
+def _existing_dir(path: Optional[Union[str, Path]], what: str, setting: str) -> Path:
+    if path is None:
+        raise EncoderError(f"No {what} directory given: set {setting} (e.g. --paths.encoder DIR).")
     directory = Path(path)
     if not directory.is_dir():
         raise EncoderError(

