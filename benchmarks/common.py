@@ -64,8 +64,15 @@ def train(config: Config, output: Path, overrides: Dict[str, Any]) -> Path:
 
 def timed_pipe(nlp: Language, docs: Sequence[Doc], batch_size: int) -> tuple:
     """Run the pipeline over copies of ``docs`` after a warm-up; (predicted docs, words/s)."""
-    list(nlp.pipe([Doc(nlp.vocab, words=[t.text for t in d]) for d in docs[:16]], batch_size=batch_size))
-    inputs = [Doc(nlp.vocab, words=[t.text for t in d], spaces=[bool(t.whitespace_) for t in d]) for d in docs]
+    list(
+        nlp.pipe(
+            [Doc(nlp.vocab, words=[t.text for t in d]) for d in docs[:16]], batch_size=batch_size
+        )
+    )
+    inputs = [
+        Doc(nlp.vocab, words=[t.text for t in d], spaces=[bool(t.whitespace_) for t in d])
+        for d in docs
+    ]
     n_words = sum(len(d) for d in docs)
     start = time.perf_counter()
     predicted = list(nlp.pipe(inputs, batch_size=batch_size))
@@ -82,7 +89,8 @@ def peak_memory_mb(model_dir: Path, n_words: int, words: List[str]) -> float:
         "nlp = spacy.load(sys.argv[1]); words = json.loads(sys.stdin.read())\n"
         "n = int(sys.argv[2]); words = (words * (n // len(words) + 1))[:n]\n"
         "doc = nlp(Doc(nlp.vocab, words=words))\n"
-        "print(len(doc), len(doc.ents), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
+        "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
+        "print(len(doc), len(doc.ents), peak)\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code, str(model_dir), str(n_words)],
@@ -109,4 +117,3 @@ def write_results(name: str, mode: str, payload: Dict[str, Any]) -> Path:
     path.write_text(json.dumps(result, indent=2) + "\n")
     msg.good(f"Wrote {path.relative_to(ROOT)}")
     return path
-

@@ -14,11 +14,6 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 import spacy
-from spacy.scorer import Scorer
-from spacy.training import Example
-from thinc.api import Config
-from wasabi import msg
-
 from common import (
     ROOT,
     SHARED_DATA,
@@ -30,6 +25,11 @@ from common import (
     with_component,
     write_results,
 )
+from spacy.scorer import Scorer
+from spacy.training import Example
+from thinc.api import Config
+from wasabi import msg
+
 from spacy_spanbert.corpus import read_conll
 
 SPACY_NER = """
@@ -105,8 +105,10 @@ def evaluate(system: str, model_dir: Path, test_docs: List, scores_key: str) -> 
         "precision": scores[f"{scores_key}_p"],
         "recall": scores[f"{scores_key}_r"],
         "words_per_second": round(wps, 1),
-        "per_label": {k: {"f1": v["f"], "precision": v["p"], "recall": v["r"]}
-                      for k, v in sorted(scores[f"{scores_key}_per_type"].items())},
+        "per_label": {
+            k: {"f1": v["f"], "precision": v["p"], "recall": v["r"]}
+            for k, v in sorted(scores[f"{scores_key}_per_type"].items())
+        },
     }
     msg.good(f"{system}: F1 {result['f1']:.4f}, {wps:.0f} words/s")
     if system == "spanbert_ner":
@@ -165,15 +167,23 @@ def main() -> None:
             peak = peak_memory_mb(model_dir, 20000, words)
             msg.info(f"peak memory, one 20,000-word doc: {peak} MB")
     rows = [
-        (name, *(f"{s[k]:.4f}" if k in s else "" for k in ("precision", "recall", "f1")),
-         f"{s['words_per_second']:.0f}")
+        (
+            name,
+            *(f"{s[k]:.4f}" if k in s else "" for k in ("precision", "recall", "f1")),
+            f"{s['words_per_second']:.0f}",
+        )
         for name, s in systems.items()
     ]
     msg.table(rows, header=("system", "P", "R", "F1", "words/s"), divider=True)
     labels = sorted({lab for s in systems.values() for lab in s.get("per_label", {})})
     msg.table(
-        [(lab, *(f"{s['per_label'][lab]['f1']:.4f}" for s in systems.values() if "per_label" in s))
-         for lab in labels],
+        [
+            (
+                lab,
+                *(f"{s['per_label'][lab]['f1']:.4f}" for s in systems.values() if "per_label" in s),
+            )
+            for lab in labels
+        ],
         header=("label", *(n for n, s in systems.items() if "per_label" in s)),
         divider=True,
     )

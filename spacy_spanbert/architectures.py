@@ -1,6 +1,5 @@
 """Registered model builders. Each builder's docstring explains its config arguments."""
 
-from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from spacy.tokens import Doc, Span
@@ -57,11 +56,11 @@ def build_transformer_model(
     name: Optional[str],
     get_spans: Callable[[List[Doc]], List[List[Span]]],
     tokenizer: Optional[str] = None,
-    tokenizer_config: Dict[str, Any] = {},
-    transformer_config: Dict[str, Any] = {},
+    tokenizer_config: Optional[Dict[str, Any]] = None,
+    transformer_config: Optional[Dict[str, Any]] = None,
     model_type: str = "bert",
     mixed_precision: bool = False,
-    grad_scaler_config: Dict[str, Any] = {},
+    grad_scaler_config: Optional[Dict[str, Any]] = None,
 ) -> Model[List[Doc], FullTransformerBatch]:
     """spacy-transformers' TransformerModel, loaded from local directories only.
 
@@ -79,12 +78,12 @@ def build_transformer_model(
     the weights and tokenizer itself and loads without these directories.
     """
     model = TransformerModel(
-        name,
+        name or "",
         get_spans,
-        tokenizer_config=tokenizer_config,
-        transformer_config=transformer_config,
+        tokenizer_config=dict(tokenizer_config or {}),
+        transformer_config=dict(transformer_config or {}),
         mixed_precision=mixed_precision,
-        grad_scaler_config=grad_scaler_config,
+        grad_scaler_config=dict(grad_scaler_config or {}),
     )
     model.attrs["tokenizer_path"] = tokenizer
     model.attrs["model_type"] = model_type
@@ -98,7 +97,7 @@ def _init_from_local_checkpoint(
     if model.attrs["has_transformer"]:
         return
     hf_model = load_local_encoder(
-        Path(model.attrs["name"]),
+        model.attrs["name"] or None,
         tokenizer_path=model.attrs["tokenizer_path"],
         tokenizer_config=dict(model._init_tokenizer_config),
         transformer_config=dict(model._init_transformer_config),

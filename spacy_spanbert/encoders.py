@@ -57,7 +57,9 @@ def load_local_encoder(
             tokenizer_path, "tokenizer", "[components.transformer.model] tokenizer"
         )
     tokenizer = _load_tokenizer(tok_dir, model_dir, config, dict(tokenizer_config or {}))
-    transformer = AutoModel.from_pretrained(str(model_dir), config=config, torch_dtype=torch.float32)
+    transformer = AutoModel.from_pretrained(
+        str(model_dir), config=config, torch_dtype=torch.float32
+    )
     vocab_file = getattr(tokenizer, "vocab_file", None)
     vocab_file_contents = Path(vocab_file).read_bytes() if vocab_file else None
     return HFObjects(tokenizer, transformer, vocab_file_contents)
@@ -129,7 +131,7 @@ def _load_tokenizer(tok_dir: Path, model_dir: Path, config, kwargs: Dict[str, An
         raise EncoderError(
             f"No tokenizer files in '{tok_dir}' (looked for {', '.join(TOKENIZER_FILES)}). "
             "SpanBERT checkpoints ship without them and use bert-base-cased's vocabulary: "
-            "set tokenizer = \"path/to/dir-with-vocab.txt\" in [components.transformer.model]."
+            'set tokenizer = "path/to/dir-with-vocab.txt" in [components.transformer.model].'
         )
     kwargs.setdefault("model_max_length", getattr(config, "max_position_embeddings", 512))
     explicit_casing = "do_lower_case" in kwargs or (tok_dir / "tokenizer_config.json").is_file()

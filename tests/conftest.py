@@ -33,5 +33,3 @@ def tiny_spanbert(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("tiny-spanbert")
     write_tiny_bert(root / "model", spanbert_layout=True, tokenizer_dir=root / "tokenizer")
     return root
-
-

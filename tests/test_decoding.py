@@ -36,5 +36,7 @@ def test_flat_tie_goes_to_longer_span() -> None:
 
 
 def test_empty_inputs() -> None:
-    kept = spans_above_threshold(numpy.zeros((0, 2), dtype="i"), numpy.zeros((0, 3), dtype="f"), 0.5)
+    kept = spans_above_threshold(
+        numpy.zeros((0, 2), dtype="i"), numpy.zeros((0, 3), dtype="f"), 0.5
+    )
     assert len(kept.starts) == 0 and len(non_overlapping(kept).starts) == 0

@@ -7,7 +7,7 @@ import numpy
 import pytest
 import spacy
 from spacy.language import Language
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc
 from spacy.training import Example
 from spacy.util import fix_random_seed
 
@@ -15,7 +15,10 @@ from .util import make_nlp
 
 FLAT_DATA = [
     ("I like London and Berlin .", [(7, 13, "LOC"), (18, 24, "LOC")]),
-    ("Anna Smith works for Acme Corp in Paris today .", [(0, 10, "PER"), (21, 30, "ORG"), (34, 39, "LOC")]),
+    (
+        "Anna Smith works for Acme Corp in Paris today .",
+        [(0, 10, "PER"), (21, 30, "ORG"), (34, 39, "LOC")],
+    ),
 ]
 # nested: "University of Oslo" (ORG) contains "Oslo" (LOC)
 NESTED_DATA = [
@@ -77,7 +80,9 @@ def test_overfitting_IO_flat(flat_nlp: Language, tmp_path: Path) -> None:
     for doc in docs:
         doc2 = reloaded(doc.text)
         assert span_tuples(doc2.ents) == span_tuples(doc.ents)
-        assert numpy.allclose(doc2.spans[SPANS_KEY].attrs["scores"], doc.spans[SPANS_KEY].attrs["scores"])
+        assert numpy.allclose(
+            doc2.spans[SPANS_KEY].attrs["scores"], doc.spans[SPANS_KEY].attrs["scores"]
+        )
     scores = reloaded.evaluate(examples)
     assert scores["ents_f"] == 1.0
     assert set(scores["ents_per_type"]) == {"LOC", "PER", "ORG"}
@@ -99,3 +104,86 @@ def test_overfitting_IO_nested(nested_nlp: Language, tmp_path: Path) -> None:
         assert span_tuples(doc.spans[SPANS_KEY]) == span_tuples(eg.reference.spans[SPANS_KEY])
     scores = reloaded.evaluate(examples)
     assert scores[f"spans_{SPANS_KEY}_f"] == 1.0
+
+
+def test_serialization_bytes_round_trip(flat_nlp: Language) -> None:
+    ner = flat_nlp.get_pipe("spanbert_ner")
+    nlp2 = make_nlp_from_bytes(flat_nlp)
+    ner2 = nlp2.get_pipe("spanbert_ner")
+    assert ner2.labels == ner.labels and ner2.cfg == ner.cfg
+    text = FLAT_DATA[1][0]
+    assert span_tuples(nlp2(text).ents) == span_tuples(flat_nlp(text).ents)
+
+
+def make_nlp_from_bytes(nlp: Language) -> Language:
+    return spacy.util.get_lang_class("en").from_config(nlp.config).from_bytes(nlp.to_bytes())
+
+
+def test_labels_exported(flat_nlp: Language) -> None:
+    ner = flat_nlp.get_pipe("spanbert_ner")
+    assert sorted(ner.label_data) == ["LOC", "ORG", "PER"]
+
+
+@pytest.mark.parametrize(
+    "words",
+    [[], ["\n"], [" ", "Paris", "\t"], ["I", "like", "🌍", "and", "Berlin", "😀"]],
+    ids=["empty", "newline", "whitespace", "emoji"],
+)
+def test_edge_case_docs(flat_nlp: Language, words: List[str]) -> None:
+    doc = flat_nlp(Doc(flat_nlp.vocab, words=words))
+    assert all(not ent.text.isspace() for ent in doc.ents) or words[0].isspace()
+    assert len(doc.spans[SPANS_KEY].attrs["scores"]) == len(doc.spans[SPANS_KEY])
+    batch = list(flat_nlp.pipe([Doc(flat_nlp.vocab, words=words) for _ in range(3)]))
+    assert [span_tuples(d.ents) for d in batch] == [span_tuples(doc.ents)] * 3
+
+
+def test_text_longer_than_512_wordpieces(flat_nlp: Language) -> None:
+    filler = "I like London and Berlin . " * 130  # ~780 tokens, > 512 wordpieces
+    text = filler + "Anna Smith works for Acme Corp in Paris today ."
+    doc = flat_nlp(text)
+    assert len(flat_nlp.get_pipe("transformer").model.tokenizer(text)["input_ids"]) > 512
+    last = [e for e in doc.ents if e.start >= len(doc) - 10]
+    assert span_tuples(last) == [
+        (len(doc) - 10, len(doc) - 8, "PER"),
+        (len(doc) - 6, len(doc) - 4, "ORG"),
+        (len(doc) - 3, len(doc) - 2, "LOC"),
+    ]
+
+
+def test_label_unseen_at_initialize_is_an_error(tiny_bert: Path) -> None:
+    nlp = make_nlp(tiny_bert)
+    examples = flat_examples(nlp)
+    optimizer = nlp.initialize(get_examples=lambda: examples[:1])  # LOC only
+    with pytest.raises(ValueError, match="label 'PER', unknown to this component"):
+        nlp.update(examples[1:], sgd=optimizer)
+
+
+def test_gold_span_wider_than_max_width_is_counted(tiny_bert: Path) -> None:
+    nlp = make_nlp(
+        tiny_bert,
+        suggester={"@misc": "spacy.ngram_range_suggester.v1", "min_size": 1, "max_size": 1},
+    )
+    examples = flat_examples(nlp)  # "Anna Smith" and "Acme Corp" are 2 tokens wide
+    expected = r"2 gold spans .* not among the suggester's candidates .*'PER': 1, 'ORG': 1"
+    with pytest.warns(UserWarning, match=expected):
+        nlp.initialize(get_examples=lambda: examples)
+
+
+@pytest.mark.parametrize("label", ["NEW LABEL", " LOC", "", "A\tB"])
+def test_label_with_whitespace_is_refused(tiny_bert: Path, label: str) -> None:
+    ner = make_nlp(tiny_bert).get_pipe("spanbert_ner")
+    with pytest.raises(ValueError, match="invalid label"):
+        ner.add_label(label)
+
+
+def test_predict_has_no_side_effects(flat_nlp: Language) -> None:
+    doc = flat_nlp.make_doc(FLAT_DATA[0][0])
+    doc = flat_nlp.get_pipe("transformer")(doc)
+    flat_nlp.get_pipe("spanbert_ner").predict([doc])
+    assert not doc.ents and SPANS_KEY not in doc.spans
+
+
+def test_score_weights_and_scorer_keys(flat_nlp: Language) -> None:
+    scores = flat_nlp.evaluate(flat_examples(flat_nlp))
+    for key in ("ents_p", "ents_r", "ents_f", f"spans_{SPANS_KEY}_f"):
+        assert key in scores

@@ -73,7 +73,11 @@ def transformer_config(name: Path, tokenizer: Optional[Path] = None, **tokenizer
         "name": str(name),
         "tokenizer": str(tokenizer) if tokenizer else None,
         "tokenizer_config": tokenizer_config,
-        "get_spans": {"@span_getters": "spacy-transformers.strided_spans.v1", "window": 32, "stride": 24},
+        "get_spans": {
+            "@span_getters": "spacy-transformers.strided_spans.v1",
+            "window": 32,
+            "stride": 24,
+        },
     }
     return {"model": model}
 

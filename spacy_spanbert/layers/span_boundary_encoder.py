@@ -8,10 +8,10 @@ candidate span: the cost grows with tokens x hidden, not spans x (2 x encoder wi
 The inside mean uses prefix sums of the projected tokens, so it is O(1) per span too.
 """
 
-from typing import Callable, Optional, Tuple
+from typing import Callable, Optional, Tuple, cast
 
-from thinc.api import Model, glorot_uniform_init, normal_init
-from thinc.types import Floats2d, Ints1d, Ragged
+from thinc.api import Model, Ops, glorot_uniform_init, normal_init
+from thinc.types import Floats2d, Ints1d, Ints2d, Ragged
 
 InT = Tuple[Ragged, Ragged]
 
@@ -45,7 +45,7 @@ def init(
     model: Model[InT, Floats2d], X: Optional[InT] = None, Y: Optional[Floats2d] = None
 ) -> None:
     if X is not None and X[0].dataXd.size:
-        model.set_dim("nI", X[0].dataXd.shape[1])
+        model.set_dim("nI", cast(Floats2d, X[0].dataXd).shape[1])
     if Y is not None and Y.size:
         model.set_dim("nO", Y.shape[1])
     nO = model.get_dim("nO")
@@ -65,22 +65,24 @@ def forward(
     tokvecs, spans = inputs
     ops = model.ops
     xp = ops.xp
-    X = tokvecs.dataXd
+    X = cast(Floats2d, tokvecs.dataXd)
     n_tokens = X.shape[0]
     starts, lasts, widths = _span_rows(model, tokvecs.lengths, spans)
+    width_column = widths.reshape((-1, 1))
     width_ids = xp.minimum(widths, model.attrs["n_widths"]) - 1
-    W_start = model.get_param("W_start")
-    W_end = model.get_param("W_end")
+    W_start = _param(model, "W_start")
+    W_end = _param(model, "W_end")
+    E_width = _param(model, "E_width")
     H = (
         ops.gemm(X, W_start, trans2=True)[starts]
         + ops.gemm(X, W_end, trans2=True)[lasts]
-        + model.get_param("E_width")[width_ids]
+        + E_width[width_ids]
         + model.get_param("b")
     )
     if model.attrs["use_inside"]:
-        W_inside = model.get_param("W_inside")
+        W_inside = _param(model, "W_inside")
         prefix = _prefix_sums(ops, ops.gemm(X, W_inside, trans2=True))
-        H += (prefix[lasts + 1] - prefix[starts]) / widths[:, None]
+        H += (prefix[lasts + 1] - prefix[starts]) / width_column
     active = H > 0
     Y = H * active
 
@@ -90,7 +92,7 @@ def forward(
         dP_end = ops.alloc2f(n_tokens, dH.shape[1])
         ops.scatter_add(dP_start, starts, dH)
         ops.scatter_add(dP_end, lasts, dH)
-        d_width = ops.alloc2f(*model.get_param("E_width").shape)
+        d_width = ops.alloc2f(*E_width.shape)
         ops.scatter_add(d_width, width_ids, dH)
         model.inc_grad("W_start", ops.gemm(dP_start, X, trans1=True))
         model.inc_grad("W_end", ops.gemm(dP_end, X, trans1=True))
@@ -98,7 +100,7 @@ def forward(
         model.inc_grad("b", dH.sum(axis=0))
         dX = ops.gemm(dP_start, W_start) + ops.gemm(dP_end, W_end)
         if model.attrs["use_inside"]:
-            dH_mean = dH / widths[:, None]
+            dH_mean = dH / width_column
             d_prefix = ops.alloc2f(n_tokens + 1, dH.shape[1])
             ops.scatter_add(d_prefix, lasts + 1, dH_mean)
             ops.scatter_add(d_prefix, starts, -dH_mean)
@@ -119,13 +121,17 @@ def _span_rows(
     xp = ops.xp
     doc_offsets = xp.concatenate((xp.zeros((1,), dtype="i"), xp.cumsum(doc_lengths)[:-1]))
     span_offsets = xp.repeat(doc_offsets, ops.asarray1i(spans.lengths))
-    bounds = spans.dataXd.reshape((-1, 2))
+    bounds = cast(Ints2d, spans.dataXd.reshape((-1, 2)))
     starts = ops.asarray1i(bounds[:, 0] + span_offsets)
     ends = ops.asarray1i(bounds[:, 1] + span_offsets)
     return starts, ends - 1, ends - starts
 
 
-def _prefix_sums(ops, P: Floats2d) -> Floats2d:
+def _param(model: Model, name: str) -> Floats2d:
+    return cast(Floats2d, model.get_param(name))
+
+
+def _prefix_sums(ops: Ops, P: Floats2d) -> Floats2d:
     """Row k holds the sum of rows 0..k-1 of P (row 0 is zero)."""
     prefix = ops.alloc2f(P.shape[0] + 1, P.shape[1])
     prefix[1:] = ops.xp.cumsum(P, axis=0)

@@ -12,7 +12,7 @@ else from ``doc.ents``.
 
 import warnings
 from collections import Counter
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, cast
 
 import numpy
 from spacy.language import Language
@@ -22,7 +22,7 @@ from spacy.tokens import Doc, Span, SpanGroup
 from spacy.training import Example, validate_examples
 from spacy.vocab import Vocab
 from thinc.api import Config, Model, Optimizer, set_dropout_rate
-from thinc.types import Floats2d, Ragged
+from thinc.types import Floats2d, Ints1d, Ragged
 
 from ..decoding import ScoredSpans, non_overlapping, spans_above_threshold
 
@@ -147,7 +147,9 @@ class SpanNER(TrainablePipe):
             return candidates, self.model.ops.alloc2f(0, len(self.labels) + 1)
         return candidates, self.model.predict((docs, candidates))
 
-    def set_annotations(self, docs: Iterable[Doc], candidates_scores: Tuple[Ragged, Floats2d]) -> None:
+    def set_annotations(
+        self, docs: Iterable[Doc], candidates_scores: Tuple[Ragged, Floats2d]
+    ) -> None:
         """Write ``doc.spans[key]`` (every span above threshold) and ``doc.ents`` (flat)."""
         candidates, scores = candidates_scores
         ops = self.model.ops
@@ -205,7 +207,9 @@ class SpanNER(TrainablePipe):
         target_cols = numpy.zeros((scores.shape[0],), dtype="i")
         offset = 0
         for eg, n in zip(examples, lengths):
-            rows = {(int(s), int(e)): offset + j for j, (s, e) in enumerate(bounds[offset : offset + n])}
+            rows = {
+                (int(s), int(e)): offset + j for j, (s, e) in enumerate(bounds[offset : offset + n])
+            }
             for span in self._gold_spans(eg):
                 if span.label_ not in label_map:
                     raise ValueError(
@@ -218,7 +222,7 @@ class SpanNER(TrainablePipe):
                     target_cols[row] = label_map[span.label_]
             offset += n
         n_rows = max(scores.shape[0], 1)
-        target = ops.asarray1i(target_cols)
+        target = ops.asarray1i(cast(Ints1d, target_cols))
         gold_probs = scores[ops.xp.arange(scores.shape[0]), target]
         loss = float(-ops.xp.log(ops.xp.maximum(gold_probs, 1e-8)).sum()) / n_rows
         d_scores = scores.copy()
@@ -269,9 +273,7 @@ class SpanNER(TrainablePipe):
 
     def _gold_spans(self, eg: Example) -> List[Span]:
         if self.key in eg.reference.spans:
-            return list(
-                eg.get_aligned_spans_y2x(eg.reference.spans[self.key], allow_overlap=True)
-            )
+            return list(eg.get_aligned_spans_y2x(eg.reference.spans[self.key], allow_overlap=True))
         return list(eg.get_aligned_spans_y2x(eg.reference.ents))
 
     def _candidate_set(self, doc: Doc) -> set:
@@ -285,4 +287,3 @@ class SpanNER(TrainablePipe):
             Span(doc, int(s), int(e), label=labels[int(label)])
             for s, e, label in zip(kept.starts, kept.ends, kept.labels)
         ]
-
