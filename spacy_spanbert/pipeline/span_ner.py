@@ -237,13 +237,15 @@ class SpanNER(TrainablePipe):
         labels: Optional[List[str]] = None,
     ) -> None:
         """Add labels (given, or read from the examples), warn about unreachable gold spans,
-        and initialize the model on a sample."""
+        initialize the model on a sample, and set the output bias to the label prior."""
         validate_examples(get_examples(), "SpanNER.initialize")
         if labels is not None:
             for label in labels:
                 self.add_label(label)
         sample: List[Example] = []
+        gold_counts: Counter = Counter()
         unreachable: Counter = Counter()
+        n_candidates = 0
         widest = 0
         for eg in get_examples():
             gold = self._gold_spans(eg)
@@ -251,8 +253,11 @@ class SpanNER(TrainablePipe):
                 for span in gold:
                     self.add_label(span.label_)
             found = self._candidate_set(eg.predicted)
+            n_candidates += len(found)
             for span in gold:
-                if (span.start, span.end) not in found:
+                if (span.start, span.end) in found:
+                    gold_counts[span.label_] += 1
+                else:
                     unreachable[span.label_] += 1
                     widest = max(widest, len(span))
             if len(sample) < 10:
@@ -270,6 +275,19 @@ class SpanNER(TrainablePipe):
         candidates = self.suggester(docs, ops=self.model.ops)
         Y = self.model.ops.alloc2f(int(candidates.lengths.sum()), len(self.labels) + 1)
         self.model.initialize(X=(docs, candidates), Y=Y)
+        self._set_prior_bias(gold_counts, n_candidates)
+
+    def _set_prior_bias(self, gold_counts: Counter, n_candidates: int) -> None:
+        """Start from the label prior (log frequencies among candidates), so early updates
+        teach the encoder to tell spans apart instead of pushing every span to "no entity"
+        (which collapses the shared encoder's token vectors)."""
+        counts = numpy.array(
+            [max(n_candidates - sum(gold_counts.values()), 1)]
+            + [gold_counts[label] + 1 for label in self.labels],
+            dtype="f",
+        )
+        output_layer = self.model.get_ref("output_layer")
+        output_layer.set_param("b", output_layer.ops.asarray1f(numpy.log(counts / counts.sum())))
 
     def _gold_spans(self, eg: Example) -> List[Span]:
         if self.key in eg.reference.spans:

@@ -1,0 +1,95 @@
+"""Command line: ``python -m spacy_spanbert COMMAND`` (also installed as ``spacy-spanbert``)."""
+
+from enum import Enum
+from pathlib import Path
+from typing import Callable, Dict, List, Optional
+
+import spacy
+import typer
+from spacy.tokens import Doc, DocBin
+from tqdm import tqdm
+from wasabi import msg
+
+from .corpus import CorpusError, CorpusSummary, read_conll
+from .corpus.intent_slots import read_intent_slots
+from .corpus.nested_json import read_nested_json
+from .corpus.raw_text import read_raw_text
+from .corpus.relations_json import read_relations_json
+
+app = typer.Typer(name="spacy-spanbert", add_completion=False, no_args_is_help=True)
+
+
+class Format(str, Enum):
+    conll = "conll"
+    nested_json = "nested-json"
+    relations_json = "relations-json"
+    intent_slots = "intent-slots"
+    raw_text = "raw-text"
+
+
+@app.command("convert")
+def convert_cli(
+    file_format: Format = typer.Argument(..., help="Input format"),
+    input_path: Path = typer.Argument(..., exists=True, help="Input file (a folder for intent-slots)"),
+    output_path: Path = typer.Argument(..., help="Output .spacy file"),
+    lang: str = typer.Option("en", help="Language of the blank pipeline whose vocab is used"),
+    scheme: str = typer.Option("auto", help="conll: iob1, iob2, bioes or auto"),
+    n_sents: int = typer.Option(10, help="conll: sentences per document"),
+    spans_key: str = typer.Option("sc", help="doc.spans key for spans"),
+    lenient: bool = typer.Option(False, help="Repair what is repairable; every repair is reported"),
+    intents: Optional[Path] = typer.Option(None, help="intent-slots: file with the full intent list"),
+) -> None:
+    """Convert a data file into a DocBin, print what it holds, and stop at the first error."""
+    nlp = spacy.blank(lang)
+    summary = CorpusSummary(str(input_path))
+    readers: Dict[Format, Callable[[], List[Doc]]] = {
+        Format.conll: lambda: read_conll(
+            input_path, nlp.vocab, scheme=scheme, n_sents=n_sents, lenient=lenient, summary=summary
+        ),
+        Format.nested_json: lambda: read_nested_json(
+            input_path, nlp.vocab, spans_key=spans_key, summary=summary
+        ),
+        Format.relations_json: lambda: read_relations_json(
+            input_path, nlp.vocab, spans_key=spans_key, summary=summary
+        ),
+        Format.intent_slots: lambda: read_intent_slots(
+            input_path,
+            nlp.vocab,
+            spans_key=spans_key,
+            intents=intents.read_text(encoding="utf8").split() if intents else None,
+            lenient=lenient,
+            summary=summary,
+        ),
+        Format.raw_text: lambda: [nlp.make_doc(text) for text in read_raw_text(input_path)],
+    }
+    try:
+        docs = readers[file_format]()
+    except CorpusError as err:
+        msg.fail("Conversion failed", str(err), exits=1)
+    if file_format == Format.raw_text:
+        for doc in docs:
+            summary.count_doc(doc)
+    doc_bin = DocBin(store_user_data=True)
+    for doc in tqdm(docs, desc="Writing", unit="doc", leave=False, disable=len(docs) < 10000):
+        doc_bin.add(doc)
+    output_path.parent.mkdir(parents=True, exist_ok=True)
+    doc_bin.to_disk(output_path)
+    summary.print()
+    msg.good(f"Wrote {len(docs)} documents to {output_path}")
+
+
+@app.command("check-install")
+def check_install_cli(
+    package: str = typer.Argument(..., help="Name of an installed pipeline package"),
+    text: str = typer.Option("Apple hired Tim Cook in California .", help="Text to annotate"),
+) -> None:
+    """Load an installed pipeline package (no hub, no checkout) and annotate one text."""
+    nlp = spacy.load(package)
+    doc = nlp(text)
+    msg.good(f"Loaded {package}: pipeline {nlp.pipe_names}")
+    msg.table([(ent.text, ent.label_) for ent in doc.ents] or [("(no entities)", "")],
+              header=("entity", "label"), divider=True)
+
+
+def main() -> None:
+    app()
