@@ -13,11 +13,6 @@ from pathlib import Path
 from typing import Any, Dict
 
 import spacy
-from spacy.scorer import Scorer
-from spacy.training import Example
-from thinc.api import Config
-from wasabi import msg
-
 from common import (
     ROOT,
     SHARED_DATA,
@@ -29,6 +24,11 @@ from common import (
     write_results,
 )
 from ner_conll2003 import SPACY_SPANCAT
+from spacy.scorer import Scorer
+from spacy.training import Example
+from thinc.api import Config
+from wasabi import msg
+
 from spacy_spanbert.corpus.nested_json import read_nested_json
 
 BATCH_SIZE = 32

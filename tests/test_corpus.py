@@ -238,7 +238,8 @@ def test_nested_json_keeps_overlaps_in_spans_and_counts_them(tmp_path: Path) -> 
         tmp_path,
         "n.jsonl",
         '{"tokens": ["IL-2", "gene", "expression"], "entity_mentions": ['
-        '{"start": 0, "end": 2, "entity_type": "DNA"}, {"start": 0, "end": 1, "entity_type": "protein"}]}\n',
+        '{"start": 0, "end": 2, "entity_type": "DNA"}, '
+        '{"start": 0, "end": 1, "entity_type": "protein"}]}\n',
     )
     summary = CorpusSummary(str(path))
     doc = read_nested_json(path, VOCAB, summary=summary)[0]
