@@ -62,6 +62,18 @@ def train(config: Config, output: Path, overrides: Dict[str, Any]) -> Path:
     return output / "model-last"
 
 
+def best_words_per_second(
+    pipelines: Dict[str, Language], docs: Sequence[Doc], batch_size: int, rounds: int = 3
+) -> Dict[str, float]:
+    """Words/s per pipeline: best of ``rounds`` round-robin passes over the same docs, so a
+    transient load on the machine can't favour one system."""
+    best = {name: 0.0 for name in pipelines}
+    for _ in range(rounds):
+        for name, nlp in pipelines.items():
+            best[name] = max(best[name], timed_pipe(nlp, docs, batch_size)[1])
+    return {name: round(wps, 1) for name, wps in best.items()}
+
+
 def timed_pipe(nlp: Language, docs: Sequence[Doc], batch_size: int) -> tuple:
     """Run the pipeline over copies of ``docs`` after a warm-up; (predicted docs, words/s)."""
     list(
