@@ -6,7 +6,7 @@ from spacy.tokens import Doc, Span
 from spacy.util import registry
 from spacy_transformers.data_classes import FullTransformerBatch
 from spacy_transformers.layers import TransformerModel
-from thinc.api import Model, Relu, Softmax, chain, list2ragged, with_getitem
+from thinc.api import Dropout, Model, Relu, Softmax, chain, list2ragged, with_getitem
 from thinc.types import Floats2d, Ragged
 
 from .encoders import load_local_encoder
@@ -17,6 +17,7 @@ from .layers.span_boundary_encoder import SpanBoundaryEncoder
 def build_span_boundary_model(
     tok2vec: Model[List[Doc], List[Floats2d]],
     hidden_width: int = 256,
+    scorer_width: int = 128,
     width_embeddings: int = 16,
     use_inside: bool = False,
     dropout: float = 0.1,
@@ -29,7 +30,10 @@ def build_span_boundary_model(
 
     tok2vec: token vectors, usually a ``spacy-transformers.TransformerListener.v1`` so
         the encoder is shared with other components.
-    hidden_width: width of the span representation and of the hidden layer after it.
+    hidden_width: width of the span representation (projection + ReLU of the boundary
+        vectors and width embedding).
+    scorer_width: width of the ReLU hidden layer between the span representation and the
+        softmax (0: none). The head runs once per candidate span, so keep it small.
     width_embeddings: number of learned span-width embeddings; spans of that many
         tokens or more share the last one.
     use_inside: also add the mean of the span's token vectors (an "inside" pooling).
@@ -38,11 +42,14 @@ def build_span_boundary_model(
     span_encoder = SpanBoundaryEncoder(
         nO=hidden_width, n_widths=width_embeddings, use_inside=use_inside
     )
-    output_layer = Softmax(nI=hidden_width)
+    scorer_layers: List[Model[Floats2d, Floats2d]] = [Dropout(dropout)]
+    if scorer_width:
+        scorer_layers.append(Relu(nO=scorer_width, nI=hidden_width, dropout=dropout))
+    output_layer = Softmax(nI=scorer_width or hidden_width)
     model: Model[Tuple[List[Doc], Ragged], Floats2d] = chain(
         with_getitem(0, chain(tok2vec, list2ragged())),
         span_encoder,
-        Relu(nO=hidden_width, nI=hidden_width, dropout=dropout, normalize=True),
+        *scorer_layers,
         output_layer,
     )
     model.set_ref("tok2vec", tok2vec)

@@ -66,7 +66,7 @@ def flat_nlp(tiny_bert: Path) -> Language:
 @pytest.fixture(scope="module")
 def nested_nlp(tiny_bert: Path) -> Language:
     nlp = make_nlp(tiny_bert, spans_key=SPANS_KEY)
-    train(nlp, nested_examples(nlp))
+    train(nlp, nested_examples(nlp), n_iter=100)
     return nlp
 
 

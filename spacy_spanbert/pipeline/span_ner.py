@@ -30,6 +30,7 @@ default_model_config = """
 [model]
 @architectures = "spacy_spanbert.SpanBoundaryModel.v1"
 hidden_width = 256
+scorer_width = 128
 width_embeddings = 16
 use_inside = false
 dropout = 0.1
