@@ -122,7 +122,9 @@ def write_results(name: str, mode: str, payload: Dict[str, Any]) -> Path:
         "mode": mode,
         "date": datetime.date.today().isoformat(),
         "machine": machine(),
-        "command": " ".join(["python"] + [Path(sys.argv[0]).as_posix()] + sys.argv[1:]),
+        "command": " ".join(
+            ["python", Path(sys.argv[0]).resolve().relative_to(ROOT).as_posix(), *sys.argv[1:]]
+        ),
     }
     result.update(payload)
     path = RESULTS_DIR / (f"{name}.json" if mode == "full" else f"{name}-{mode}.json")

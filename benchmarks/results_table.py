@@ -1,0 +1,52 @@
+"""Print the README's results table (Markdown) from benchmarks/results/*.json.
+
+    python benchmarks/results_table.py
+"""
+
+import json
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+METRICS = ("f1", "precision", "recall", "words_per_second")
+
+
+def main() -> None:
+    for path in sorted(RESULTS.glob("*.json")):
+        result = json.loads(path.read_text())
+        train = result.get("train", {})
+        print(
+            f"**{result['benchmark']}** ({result['mode']}; {result['dataset']} {result['split']}; "
+            f"encoder {result['encoder']}; {train.get('examples')} training sentences, "
+            f"{train.get('steps')} steps, seed {train.get('seed')}; {result['machine']}; "
+            f"{result['date']}; `{result['command']}`)\n"
+        )
+        print("| system | " + " | ".join(METRICS) + " |")
+        print("|---" * (len(METRICS) + 1) + "|")
+        for name, scores in result["systems"].items():
+            cells = [_fmt(scores.get(metric)) for metric in METRICS]
+            print(f"| {name} | " + " | ".join(cells) + " |")
+        labels = sorted({lab for s in result["systems"].values() for lab in s.get("per_label", {})})
+        if labels:
+            systems = [n for n, s in result["systems"].items() if "per_label" in s]
+            print("\n| F1 per label | " + " | ".join(systems) + " |")
+            print("|---" * (len(systems) + 1) + "|")
+            for label in labels:
+                cells = [
+                    _fmt(result["systems"][n]["per_label"].get(label, {}).get("f1")) for n in systems
+                ]
+                print(f"| {label} | " + " | ".join(cells) + " |")
+        if "peak_memory_mb_20k_words" in result:
+            print(f"\nPeak memory, one 20,000-word document: {result['peak_memory_mb_20k_words']} MB")
+        print()
+
+
+def _fmt(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value <= 1.0:
+        return f"{value:.4f}"
+    return f"{value:,.0f}" if isinstance(value, (int, float)) else str(value)
+
+
+if __name__ == "__main__":
+    main()
