@@ -1,6 +1,6 @@
 """Print the README's results table (Markdown) from benchmarks/results/*.json.
 
-    python benchmarks/results_table.py
+python benchmarks/results_table.py
 """
 
 import json
@@ -32,11 +32,14 @@ def main() -> None:
             print("|---" * (len(systems) + 1) + "|")
             for label in labels:
                 cells = [
-                    _fmt(result["systems"][n]["per_label"].get(label, {}).get("f1")) for n in systems
+                    _fmt(result["systems"][n]["per_label"].get(label, {}).get("f1"))
+                    for n in systems
                 ]
                 print(f"| {label} | " + " | ".join(cells) + " |")
         if "peak_memory_mb_20k_words" in result:
-            print(f"\nPeak memory, one 20,000-word document: {result['peak_memory_mb_20k_words']} MB")
+            print(
+                f"\nPeak memory, one 20,000-word document: {result['peak_memory_mb_20k_words']} MB"
+            )
         print()
 
 
