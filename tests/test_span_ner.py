@@ -206,3 +206,12 @@ def test_learn_rate_scale_applies_to_the_head_only(tiny_bert: Path) -> None:
     nlp.update(examples, sgd=optimizer)
     assert numpy.array_equal(head.get_param("W_start"), before)
     assert any(not bool((p == q).all()) for p, q in zip(encoder.parameters(), encoder_before))
+
+
+def test_gold_spans_not_aligned_to_tokens_are_counted(tiny_bert: Path) -> None:
+    nlp = make_nlp(tiny_bert)
+    predicted = Doc(nlp.vocab, words=["NewYork", "is", "big"])
+    reference = Doc(nlp.vocab, words=["New", "York", "is", "big"], ents=["B-LOC", "O", "O", "O"])
+    examples = [Example(predicted, reference)] + flat_examples(nlp)
+    with pytest.warns(UserWarning, match="1 gold spans in the training data don't align"):
+        nlp.initialize(get_examples=lambda: examples)

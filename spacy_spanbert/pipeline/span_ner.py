@@ -270,9 +270,11 @@ class SpanNER(TrainablePipe):
         gold_counts: Counter = Counter()
         unreachable: Counter = Counter()
         n_candidates = 0
+        n_misaligned = 0
         widest = 0
         for eg in get_examples():
             gold = self._gold_spans(eg)
+            n_misaligned += len(self._reference_spans(eg)) - len(gold)
             if labels is None:
                 for span in gold:
                     self.add_label(span.label_)
@@ -295,6 +297,13 @@ class SpanNER(TrainablePipe):
                 "suggester's max_size to reach them.",
                 stacklevel=2,
             )
+        if n_misaligned:
+            warnings.warn(
+                f"[{self.name}] {n_misaligned} gold spans in the training data don't align to "
+                "token boundaries of the predicted docs (the reference and the pipeline's "
+                "tokenizer disagree) and can't be learned.",
+                stacklevel=2,
+            )
         docs = [eg.predicted for eg in sample]
         candidates = self.suggester(docs, ops=self.model.ops)
         Y = self.model.ops.alloc2f(int(candidates.lengths.sum()), len(self.labels) + 1)
@@ -313,10 +322,14 @@ class SpanNER(TrainablePipe):
         output_layer = self.model.get_ref("output_layer")
         output_layer.set_param("b", output_layer.ops.asarray1f(numpy.log(counts / counts.sum())))
 
-    def _gold_spans(self, eg: Example) -> List[Span]:
+    def _reference_spans(self, eg: Example) -> List[Span]:
         if self.key in eg.reference.spans:
-            return list(eg.get_aligned_spans_y2x(eg.reference.spans[self.key], allow_overlap=True))
-        return list(eg.get_aligned_spans_y2x(eg.reference.ents))
+            return list(eg.reference.spans[self.key])
+        return list(eg.reference.ents)
+
+    def _gold_spans(self, eg: Example) -> List[Span]:
+        """Gold spans mapped onto the predicted doc's tokens (misaligned ones drop out)."""
+        return list(eg.get_aligned_spans_y2x(self._reference_spans(eg), allow_overlap=True))
 
     def _candidate_set(self, doc: Doc) -> set:
         candidates = self.suggester([doc], ops=self.model.ops)
