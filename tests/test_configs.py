@@ -1,0 +1,47 @@
+"""configs/*.cfg train with `spacy train` on a local encoder given as an override."""
+
+from pathlib import Path
+
+import pytest
+import spacy
+from spacy.cli.train import train
+from spacy.tokens import DocBin
+
+from .test_span_ner import FLAT_DATA, NESTED_DATA
+
+CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+
+
+def write_corpus(path: Path, nested: bool) -> Path:
+    nlp = spacy.blank("en")
+    docs = []
+    for text, spans in NESTED_DATA if nested else FLAT_DATA:
+        doc = nlp.make_doc(text)
+        group = [doc.char_span(s, e, label=label) for s, e, label in spans]
+        if nested:
+            doc.spans["sc"] = group
+        else:
+            doc.ents = group
+        docs.append(doc)
+    DocBin(docs=docs).to_disk(path)
+    return path
+
+
+@pytest.mark.parametrize("name,nested", [("ner", False), ("spans", True)])
+def test_config_trains_and_saves(
+    tiny_spanbert: Path, tmp_path: Path, name: str, nested: bool
+) -> None:
+    corpus = write_corpus(tmp_path / "train.spacy", nested)
+    overrides = {
+        "paths.train": str(corpus),
+        "paths.dev": str(corpus),
+        "paths.encoder": str(tiny_spanbert / "model"),
+        "paths.tokenizer": str(tiny_spanbert / "tokenizer"),
+        "training.max_steps": 3,
+        "training.eval_frequency": 3,
+        "training.optimizer.learn_rate.warmup_steps": 1,
+    }
+    train(CONFIGS / f"{name}.cfg", tmp_path / "out", overrides=overrides)
+    nlp = spacy.load(tmp_path / "out" / "model-last")
+    assert nlp.pipe_names == ["transformer", "spanbert_ner"]
+    assert nlp.get_pipe("transformer").model.tokenizer.tokenize("Paris") == ["Paris"]
