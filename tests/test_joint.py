@@ -1,0 +1,134 @@
+"""A sentence-level head (spaCy's textcat_multilabel) trained jointly with spanbert_ner on one
+shared encoder, each head's gradient into the encoder weighted by its listener's grad_factor."""
+
+from pathlib import Path
+from typing import List, Optional
+
+import pytest
+import spacy
+import torch
+from spacy.language import Language
+from spacy.training import Example
+from spacy.util import fix_random_seed
+
+from .util import transformer_config
+
+# intent + slots; the last utterance has no slots
+DATA = [
+    ("play jazz by Anna Smith", "PlayMusic", [(5, 9, "genre"), (13, 23, "artist")]),
+    ("book a table in Paris", "BookRestaurant", [(16, 21, "city")]),
+    ("what is the weather", "GetWeather", []),
+]
+INTENTS = sorted({intent for _, intent, _ in DATA})
+
+
+def listener(grad_factor: float) -> dict:
+    return {
+        "@architectures": "spacy-transformers.TransformerListener.v1",
+        "grad_factor": grad_factor,
+        "pooling": {"@layers": "reduce_mean.v1"},
+    }
+
+
+def make_joint_nlp(
+    encoder: Path, spans_weight: Optional[float] = 1.0, sentence_weight: Optional[float] = 1.0
+) -> Language:
+    """transformer + spanbert_ner and/or textcat_multilabel (None leaves that head out)."""
+    nlp = spacy.blank("en")
+    nlp.add_pipe("transformer", config=transformer_config(encoder))
+    if spans_weight is not None:
+        nlp.add_pipe("spanbert_ner", config={"model": {"tok2vec": listener(spans_weight)}})
+    if sentence_weight is not None:
+        textcat_model = {
+            "@architectures": "spacy.TextCatReduce.v1",
+            "exclusive_classes": False,
+            "use_reduce_first": True,
+            "use_reduce_last": False,
+            "use_reduce_max": False,
+            "use_reduce_mean": True,
+            "tok2vec": listener(sentence_weight),
+        }
+        nlp.add_pipe("textcat_multilabel", config={"model": textcat_model})
+    return nlp
+
+
+def examples_for(nlp: Language) -> List[Example]:
+    examples = []
+    for text, intent, slots in DATA:
+        doc = nlp.make_doc(text)
+        gold = doc.copy()
+        gold.spans["sc"] = [gold.char_span(s, e, label=label) for s, e, label in slots]
+        gold.ents = list(gold.spans["sc"])
+        gold.cats = {label: float(label == intent) for label in INTENTS}
+        examples.append(Example(doc, gold))
+    return examples
+
+
+def train(nlp: Language, n_iter: int, same_heads_as: Optional[Language] = None) -> List[Example]:
+    """Initialize and update; ``same_heads_as`` copies its heads' initial weights first."""
+    fix_random_seed(0)
+    examples = examples_for(nlp)
+    optimizer = nlp.initialize(get_examples=lambda: examples)
+    if same_heads_as is not None:
+        for name in nlp.pipe_names[1:]:
+            nlp.get_pipe(name).from_bytes(same_heads_as.get_pipe(name).to_bytes())
+    fix_random_seed(0)
+    for _ in range(n_iter):
+        nlp.update(examples, sgd=optimizer, drop=0.0)
+    return examples
+
+
+def test_overfitting_IO_cats_and_spans(tiny_bert: Path, tmp_path: Path) -> None:
+    nlp = make_joint_nlp(tiny_bert)
+    examples = train(nlp, 80)
+    for text, intent, slots in DATA:
+        doc = nlp(text)
+        assert max(doc.cats, key=lambda label: doc.cats[label]) == intent
+        assert sorted((s.start_char, s.end_char, s.label_) for s in doc.spans["sc"]) == sorted(
+            slots
+        )
+    scores = nlp.evaluate(examples)
+    assert scores["sentence_acc"] == 1.0 and scores["intent_acc"] == 1.0
+    assert scores["spans_sc_f"] == 1.0
+    nlp.to_disk(tmp_path)
+    reloaded = spacy.load(tmp_path)
+    for text, _, _ in DATA:
+        doc, doc2 = nlp(text), reloaded(text)
+        assert doc2.cats == pytest.approx(doc.cats, abs=1e-5)
+        spans = [(s.start, s.end, s.label_) for s in doc.spans["sc"]]
+        assert [(s.start, s.end, s.label_) for s in doc2.spans["sc"]] == spans
+    assert reloaded.evaluate(examples)["sentence_acc"] == 1.0
+
+
+def encoder_weights(nlp: Language) -> List[torch.Tensor]:
+    return [p.detach().clone() for p in nlp.get_pipe("transformer").model.transformer.parameters()]
+
+
+@pytest.mark.parametrize(
+    "weights,alone",
+    [((1.0, 0.0), (1.0, None)), ((0.0, 1.0), (None, 1.0))],
+    ids=["sentence-weight-0", "spans-weight-0"],
+)
+def test_weight_zero_reduces_to_training_the_other_head_alone(
+    tiny_bert: Path, weights: tuple, alone: tuple
+) -> None:
+    joint = make_joint_nlp(tiny_bert, *weights)
+    single = make_joint_nlp(tiny_bert, *alone)
+    joint_initial = make_joint_nlp(tiny_bert, *weights)
+    train(joint_initial, 0)
+    train(joint, 5, same_heads_as=joint_initial)
+    train(single, 5, same_heads_as=joint_initial)
+    for p, q in zip(encoder_weights(joint), encoder_weights(single)):
+        assert torch.equal(p, q)
+
+
+def test_both_weights_train_the_encoder_differently(tiny_bert: Path) -> None:
+    joint = make_joint_nlp(tiny_bert, 1.0, 1.0)
+    spans_only = make_joint_nlp(tiny_bert, 1.0, None)
+    joint_initial = make_joint_nlp(tiny_bert, 1.0, 1.0)
+    train(joint_initial, 0)
+    train(joint, 5, same_heads_as=joint_initial)
+    train(spans_only, 5, same_heads_as=joint_initial)
+    assert any(
+        not torch.equal(p, q) for p, q in zip(encoder_weights(joint), encoder_weights(spans_only))
+    )
