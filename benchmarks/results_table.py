@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
-METRICS = ("f1", "precision", "recall", "words_per_second")
+ORDER = ("f1", "precision", "recall", "intent_accuracy", "slot_f1", "sentence_accuracy")
 
 
 def main() -> None:
@@ -20,10 +20,14 @@ def main() -> None:
             f"{train.get('steps')} steps, seed {train.get('seed')}; {result['machine']}; "
             f"{result['date']}; `{result['command']}`)\n"
         )
-        print("| system | " + " | ".join(METRICS) + " |")
-        print("|---" * (len(METRICS) + 1) + "|")
-        for name, scores in result["systems"].items():
-            cells = [_fmt(scores.get(metric)) for metric in METRICS]
+        keys = {k for s in result["systems"].values() for k in s if k != "per_label"}
+        metrics = sorted(keys, key=lambda k: (ORDER.index(k) if k in ORDER else len(ORDER), k))
+        rows = dict(result["systems"])
+        rows.update({f"{name} (published)": s for name, s in result.get("published", {}).items()})
+        print("| system | " + " | ".join(metrics) + " |")
+        print("|---" * (len(metrics) + 1) + "|")
+        for name, scores in rows.items():
+            cells = [_fmt(scores.get(metric)) for metric in metrics]
             print(f"| {name} | " + " | ".join(cells) + " |")
         labels = sorted({lab for s in result["systems"].values() for lab in s.get("per_label", {})})
         if labels:

@@ -1,0 +1,131 @@
+"""SNIPS / ATIS: joint sentence (intent) + span (slot) training vs each head alone.
+
+Three pipelines from configs/joint.cfg on the same encoder (all-MiniLM-L6-v2), data, steps
+and seed: (a) joint: transformer + spanbert_ner + textcat_multilabel, (b) spans_only,
+(c) sentence_only. Prints intent accuracy, slot F1 and sentence accuracy (intent and every
+slot right) side by side, beside JointBERT's published BERT-base figures for context.
+
+    python benchmarks/joint_intent_slots.py snips --quick   # 2,000 utterances, 150 steps
+    python benchmarks/joint_intent_slots.py atis            # full training set, 600 steps
+"""
+
+import argparse
+from typing import Any, Dict
+
+import spacy
+from common import ROOT, SHARED_DATA, minilm_path, save_docbin, train, write_results
+from spacy.scorer import Scorer
+from spacy.tokens import Doc
+from spacy.training import Example
+from thinc.api import Config
+from wasabi import msg
+
+from spacy_spanbert.corpus.intent_slots import read_intent_slots
+from spacy_spanbert.scoring import score_sentence_and_spans
+
+# Chen, Zhuo & Wang 2019 (arXiv:1902.10909), Table 2, Joint BERT (BERT-base).
+JOINTBERT = {
+    "snips": {"intent_accuracy": 0.986, "slot_f1": 0.970, "sentence_accuracy": 0.928},
+    "atis": {"intent_accuracy": 0.975, "slot_f1": 0.961, "sentence_accuracy": 0.882},
+}
+HEADS = {"joint": None, "spans_only": "textcat_multilabel", "sentence_only": "spanbert_ner"}
+
+
+def without(config: Config, component: str) -> Config:
+    config = config.copy()
+    del config["components"][component]
+    config["nlp"]["pipeline"] = [c for c in config["nlp"]["pipeline"] if c != component]
+    return config
+
+
+def evaluate(nlp, gold_docs) -> Dict[str, Any]:
+    predicted = list(nlp.pipe(Doc(nlp.vocab, words=[t.text for t in d]) for d in gold_docs))
+    examples = [Example(p, g) for p, g in zip(predicted, gold_docs)]
+    result: Dict[str, Any] = {}
+    if "spanbert_ner" in nlp.pipe_names:
+        result["slot_f1"] = Scorer.score_spans(
+            examples, "spans_sc", getter=lambda doc, _: doc.spans.get("sc", []), allow_overlap=True
+        )["spans_sc_f"]
+    if "textcat_multilabel" in nlp.pipe_names:
+        joint = score_sentence_and_spans(examples, spans_key="sc")
+        result["intent_accuracy"] = joint["intent_acc"]
+        if "spanbert_ner" in nlp.pipe_names:
+            result["sentence_accuracy"] = joint["sentence_acc"]
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dataset", choices=sorted(JOINTBERT))
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    mode = "quick" if args.quick else "full"
+    n_train, n_dev, steps = (2000, 300, 150) if args.quick else (0, 0, 600)
+    work = ROOT / "benchmarks" / "work" / args.dataset / mode
+    nlp = spacy.blank("en")
+    intents = sorted(
+        {
+            i
+            for split in ("train", "dev", "test")
+            for line in (SHARED_DATA / args.dataset / split / "label").read_text().split()
+            for i in line.split("#")
+        }
+    )
+    splits = {}
+    for split, limit in (("train", n_train), ("dev", n_dev), ("test", 0)):
+        docs = read_intent_slots(SHARED_DATA / args.dataset / split, nlp.vocab, intents=intents)
+        splits[split] = docs[:limit] if limit else docs
+        save_docbin(splits[split], work / f"{split}.spacy")
+    base = Config().from_disk(ROOT / "configs" / "joint.cfg", interpolate=False)
+    overrides = {
+        "paths.train": work / "train.spacy",
+        "paths.dev": work / "dev.spacy",
+        "paths.encoder": minilm_path(),
+        "training.max_steps": steps,
+        "training.max_epochs": 0,
+        "training.eval_frequency": steps,
+        "training.seed": args.seed,
+        "training.optimizer.learn_rate.total_steps": steps,
+        "training.optimizer.learn_rate.warmup_steps": steps // 10,
+    }
+    weights = {
+        "joint": '{"sentence_acc": 1.0}',
+        "spans_only": '{"spans_sc_f": 1.0}',
+        "sentence_only": '{"cats_macro_f": 1.0}',
+    }
+    systems: Dict[str, Any] = {}
+    for system, dropped in HEADS.items():
+        config = base if dropped is None else without(base, dropped)
+        model_dir = train(
+            config, work / system, {**overrides, "training.score_weights": weights[system]}
+        )
+        systems[system] = evaluate(spacy.load(model_dir), splits["test"])
+        msg.good(f"{system}: {systems[system]}")
+    metrics = ("intent_accuracy", "slot_f1", "sentence_accuracy")
+    rows = [
+        (name, *(f"{s[m]:.4f}" if m in s else "-" for m in metrics)) for name, s in systems.items()
+    ]
+    rows.append(
+        (
+            "JointBERT (BERT-base, published)",
+            *(f"{JOINTBERT[args.dataset][m]:.3f}" for m in metrics),
+        )
+    )
+    msg.table(rows, header=("system", *metrics), divider=True)
+    write_results(
+        f"joint-{args.dataset}",
+        mode,
+        {
+            "dataset": args.dataset,
+            "split": "test",
+            "encoder": "all-MiniLM-L6-v2",
+            "train": {"examples": len(splits["train"]), "steps": steps, "seed": args.seed},
+            "systems": systems,
+            "published": {"JointBERT (BERT-base)": JOINTBERT[args.dataset]},
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
