@@ -6,7 +6,19 @@ finds them through the package's entry points, so no import is needed in user co
 
 from . import architectures, scoring  # noqa: F401  (registration)
 from .encoders import EncoderError, load_local_encoder
+from .pipeline.relation import RelationExtractor, make_relation_extractor
 from .pipeline.span_ner import SpanNER, make_span_ner
+from .relations import Relation, get_relations, set_relations
 
 __version__ = "0.1.0"
-__all__ = ["EncoderError", "SpanNER", "load_local_encoder", "make_span_ner"]
+__all__ = [
+    "EncoderError",
+    "Relation",
+    "RelationExtractor",
+    "SpanNER",
+    "get_relations",
+    "load_local_encoder",
+    "make_relation_extractor",
+    "make_span_ner",
+    "set_relations",
+]

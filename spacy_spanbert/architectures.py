@@ -10,6 +10,8 @@ from thinc.api import Dropout, Model, Relu, Softmax, chain, list2ragged, with_ge
 from thinc.types import Floats2d, Ragged
 
 from .encoders import load_local_encoder
+from .layers.pair_encoder import PairEncoder
+from .layers.sigmoid_output import SigmoidOutput
 from .layers.span_boundary_encoder import SpanBoundaryEncoder
 
 
@@ -54,6 +56,41 @@ def build_span_boundary_model(
     )
     model.set_ref("tok2vec", tok2vec)
     model.set_ref("span_encoder", span_encoder)
+    model.set_ref("output_layer", output_layer)
+    return model
+
+
+@registry.architectures("spacy_spanbert.RelationModel.v1")
+def build_relation_model(
+    tok2vec: Model[List[Doc], List[Floats2d]],
+    hidden_width: int = 256,
+    scorer_width: int = 128,
+    width_embeddings: int = 16,
+    dropout: float = 0.1,
+) -> Model[Tuple[List[Doc], Ragged], Floats2d]:
+    """Score directed pairs of entity spans over relation labels (multi-label sigmoid).
+
+    Input: ``(docs, pairs)``, pairs a Ragged of ``(h_start, h_end, t_start, t_end)`` rows
+    per doc. Output: one row per pair of independent probabilities, one per label.
+
+    tok2vec: token vectors, usually a ``spacy-transformers.TransformerListener.v1``.
+    hidden_width: width of each of the three span encodings (head, tail, and the stretch
+        covering both, which adds the mean of its tokens); the pair is their concatenation.
+    scorer_width: width of the ReLU hidden layer before the output.
+    width_embeddings: number of span-width embeddings for head and tail (4x for the
+        covering stretch, which is longer).
+    dropout: dropout rate after the pair encoding and the hidden layer.
+    """
+    pair_encoder = PairEncoder(nO=hidden_width, n_widths=width_embeddings)
+    output_layer = SigmoidOutput(nI=scorer_width)
+    model: Model[Tuple[List[Doc], Ragged], Floats2d] = chain(
+        with_getitem(0, chain(tok2vec, list2ragged())),
+        pair_encoder,
+        Dropout(dropout),
+        Relu(nO=scorer_width, nI=3 * hidden_width, dropout=dropout),
+        output_layer,
+    )
+    model.set_ref("tok2vec", tok2vec)
     model.set_ref("output_layer", output_layer)
     return model
 

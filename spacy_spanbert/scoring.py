@@ -2,10 +2,12 @@
 
 from typing import Any, Callable, Dict, Iterable, List, Set, Tuple
 
-from spacy.scorer import Scorer, get_ner_prf
+from spacy.scorer import PRFScore, Scorer, get_ner_prf
 from spacy.tokens import Doc
 from spacy.training import Example
 from spacy.util import registry
+
+from .relations import Relation, get_relations
 
 
 def score_span_ner(examples: Iterable[Example], *, spans_key: str, **kwargs: Any) -> Dict[str, Any]:
@@ -71,3 +73,48 @@ def _span_set(doc: Doc, spans_key: str) -> Set[Tuple[int, int, str]]:
 @registry.scorers("spacy_spanbert.span_ner_scorer.v1")
 def make_span_ner_scorer() -> Callable[..., Dict[str, Any]]:
     return score_span_ner
+
+
+def score_relations(examples: Iterable[Example], **kwargs: Any) -> Dict[str, Any]:
+    """Strict relation scores: a predicted relation counts only with exact head and tail
+    boundaries, both entity types and the relation label. Micro P/R/F (``rel_micro_*``)
+    and per label (``rel_per_type``)."""
+    micro = PRFScore()
+    per_label: Dict[str, PRFScore] = {}
+    for eg in examples:
+        gold = {_relation_key(rel) for rel in get_relations(eg.reference)}
+        predicted = {_relation_key(rel) for rel in get_relations(eg.predicted)}
+        for key in gold | predicted:
+            score = per_label.setdefault(key[-1], PRFScore())
+            hit, in_gold = key in predicted and key in gold, key in gold
+            for prf in (micro, score):
+                if hit:
+                    prf.tp += 1
+                elif in_gold:
+                    prf.fn += 1
+                else:
+                    prf.fp += 1
+    return {
+        "rel_micro_p": micro.precision,
+        "rel_micro_r": micro.recall,
+        "rel_micro_f": micro.fscore,
+        "rel_per_type": {label: prf.to_dict() for label, prf in sorted(per_label.items())},
+    }
+
+
+def _relation_key(rel: Relation) -> Tuple[int, int, str, int, int, str, str]:
+    head, tail = rel.head, rel.tail
+    return (
+        head.start_char,
+        head.end_char,
+        head.label_,
+        tail.start_char,
+        tail.end_char,
+        tail.label_,
+        rel.label,
+    )
+
+
+@registry.scorers("spacy_spanbert.relation_scorer.v1")
+def make_relation_scorer() -> Callable[..., Dict[str, Any]]:
+    return score_relations

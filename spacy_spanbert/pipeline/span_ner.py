@@ -25,6 +25,7 @@ from thinc.api import Config, Model, Optimizer, set_dropout_rate
 from thinc.types import Floats2d, Ints1d, Ragged
 
 from ..decoding import ScoredSpans, non_overlapping, spans_above_threshold
+from .learn_rate import finish_update_scaled
 
 default_model_config = """
 [model]
@@ -210,14 +211,7 @@ class SpanNER(TrainablePipe):
 
     def finish_update(self, sgd: Optimizer) -> None:
         """Update this component's weights, at ``learn_rate_scale`` times the base rate."""
-        scale = float(self.cfg["learn_rate_scale"])
-        for node in self.model.walk():
-            for name in node.param_names:
-                if node.has_grad(name):
-                    param, grad = sgd(
-                        (node.id, name), node.get_param(name), node.get_grad(name), lr_scale=scale
-                    )
-                    node.set_param(name, param)
+        finish_update_scaled(self.model, sgd, float(self.cfg["learn_rate_scale"]))
 
     def get_loss(
         self, examples: Iterable[Example], candidates_scores: Tuple[Ragged, Floats2d]

@@ -1,0 +1,315 @@
+"""``spanbert_rel``: directed relations between entity spans, on the shared encoder.
+
+Candidates are the ordered pairs of entities in a doc (``doc.ents``, or ``doc.spans[key]``
+with ``spans_key``) at most ``max_distance`` tokens apart: the gold entities at training,
+the upstream component's predictions at inference. Each pair gets an independent
+probability per relation label (multi-label); those at or above ``threshold`` are stored
+in ``doc._.relations`` (see :mod:`spacy_spanbert.relations`).
+"""
+
+from collections import Counter
+from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple, cast
+
+import numpy
+from spacy.language import Language
+from spacy.pipeline import TrainablePipe
+from spacy.tokens import Doc, Span
+from spacy.training import Example, validate_examples
+from spacy.vocab import Vocab
+from thinc.api import Config, Model, Optimizer, set_dropout_rate
+from thinc.types import Floats2d, Ints2d, Ragged
+
+from ..relations import Relation, get_relations, set_relations
+from .learn_rate import finish_update_scaled
+
+default_model_config = """
+[model]
+@architectures = "spacy_spanbert.RelationModel.v1"
+hidden_width = 256
+scorer_width = 128
+width_embeddings = 16
+dropout = 0.1
+
+[model.tok2vec]
+@architectures = "spacy-transformers.TransformerListener.v1"
+grad_factor = 1.0
+upstream = "*"
+
+[model.tok2vec.pooling]
+@layers = "reduce_mean.v1"
+"""
+DEFAULT_RELATION_MODEL = Config().from_str(default_model_config)["model"]
+
+PairKey = Tuple[int, int, int, int]
+
+
+@Language.factory(
+    "spanbert_rel",
+    assigns=["doc._.relations"],
+    default_config={
+        "model": DEFAULT_RELATION_MODEL,
+        "spans_key": None,
+        "max_distance": 100,
+        "threshold": 0.5,
+        "learn_rate_scale": 10.0,
+        "scorer": {"@scorers": "spacy_spanbert.relation_scorer.v1"},
+    },
+    default_score_weights={
+        "rel_micro_f": 1.0,
+        "rel_micro_p": 0.0,
+        "rel_micro_r": 0.0,
+        "rel_per_type": None,
+    },
+)
+def make_relation_extractor(
+    nlp: Language,
+    name: str,
+    model: Model[Tuple[List[Doc], Ragged], Floats2d],
+    spans_key: Optional[str],
+    max_distance: int,
+    threshold: float,
+    learn_rate_scale: float,
+    scorer: Optional[Callable],
+) -> "RelationExtractor":
+    """Create a ``spanbert_rel`` component.
+
+    model: scores (head, tail) pairs over relation labels (see RelationModel.v1).
+    spans_key: read entities from ``doc.spans[spans_key]`` instead of ``doc.ents``.
+    max_distance: the largest number of tokens between two entities of a candidate pair
+        (caps the n^2 pairs of long docs).
+    threshold: minimum probability for a relation to be stored.
+    learn_rate_scale: multiplies the learning rate for this component's own weights.
+    scorer: the scoring function (strict relation P/R/F).
+    """
+    return RelationExtractor(
+        nlp.vocab,
+        model,
+        name=name,
+        spans_key=spans_key,
+        max_distance=max_distance,
+        threshold=threshold,
+        learn_rate_scale=learn_rate_scale,
+        scorer=scorer,
+    )
+
+
+class RelationExtractor(TrainablePipe):
+    """Classify directed pairs of entity spans into relation labels (or none)."""
+
+    def __init__(
+        self,
+        vocab: Vocab,
+        model: Model[Tuple[List[Doc], Ragged], Floats2d],
+        name: str = "spanbert_rel",
+        *,
+        spans_key: Optional[str] = None,
+        max_distance: int = 100,
+        threshold: float = 0.5,
+        learn_rate_scale: float = 1.0,
+        scorer: Optional[Callable] = None,
+    ) -> None:
+        self.vocab = vocab
+        self.model = model
+        self.name = name
+        self.scorer = scorer
+        self.cfg: Dict[str, Any] = {
+            "labels": [],
+            "spans_key": spans_key,
+            "max_distance": max_distance,
+            "threshold": threshold,
+            "learn_rate_scale": learn_rate_scale,
+        }
+
+    @property
+    def labels(self) -> Tuple[str, ...]:
+        return tuple(self.cfg["labels"])
+
+    @property
+    def label_data(self) -> List[str]:
+        return list(self.labels)
+
+    def add_label(self, label: str) -> int:
+        """Add a relation label; return 0 if it was already there, else 1."""
+        if not isinstance(label, str) or not label or label != "".join(label.split()):
+            raise ValueError(
+                f"[{self.name}] invalid label {label!r}: labels must be non-empty strings "
+                "without whitespace."
+            )
+        if label in self.labels:
+            return 0
+        self._allow_extra_label()
+        self.cfg["labels"].append(label)
+        self.vocab.strings.add(label)
+        return 1
+
+    def candidate_pairs(self, entities: List[Span]) -> List[Tuple[Span, Span]]:
+        """Ordered pairs of distinct entities at most ``max_distance`` tokens apart."""
+        max_distance = int(self.cfg["max_distance"])
+        pairs = []
+        for head in entities:
+            for tail in entities:
+                if head is tail or (head.start, head.end) == (tail.start, tail.end):
+                    continue
+                gap = max(tail.start - head.end, head.start - tail.end, 0)
+                if gap <= max_distance:
+                    pairs.append((head, tail))
+        return pairs
+
+    def predict(self, docs: Iterable[Doc]) -> Tuple[List[List[Tuple[Span, Span]]], Floats2d]:
+        """Score every candidate pair; returns (pairs per doc, probabilities). No side effects."""
+        docs = list(docs)
+        pairs = [self.candidate_pairs(self._entities(doc)) for doc in docs]
+        return pairs, self._scores(docs, pairs, is_train=False)[0]
+
+    def set_annotations(
+        self, docs: Iterable[Doc], pairs_scores: Tuple[List[List[Tuple[Span, Span]]], Floats2d]
+    ) -> None:
+        """Store every (pair, label) scoring at least ``threshold`` in ``doc._.relations``."""
+        pairs, scores = pairs_scores
+        probs = self.model.ops.to_numpy(scores)
+        threshold = float(self.cfg["threshold"])
+        offset = 0
+        for doc, doc_pairs in zip(docs, pairs):
+            relations = []
+            for row, (head, tail) in enumerate(doc_pairs, start=offset):
+                for col in numpy.flatnonzero(probs[row] >= threshold):
+                    relations.append(Relation(head, self.labels[col], tail, float(probs[row, col])))
+            offset += len(doc_pairs)
+            set_relations(doc, relations)
+
+    def update(
+        self,
+        examples: Iterable[Example],
+        *,
+        drop: float = 0.0,
+        sgd: Optional[Optimizer] = None,
+        losses: Optional[Dict[str, float]] = None,
+    ) -> Dict[str, float]:
+        """Learn from a batch, on pairs of the gold entities."""
+        if losses is None:
+            losses = {}
+        losses.setdefault(self.name, 0.0)
+        examples = list(examples)
+        validate_examples(examples, "RelationExtractor.update")
+        docs = [eg.predicted for eg in examples]
+        pairs = [self.candidate_pairs(self._gold_entities(eg)) for eg in examples]
+        if not any(pairs):
+            return losses
+        set_dropout_rate(self.model, drop)
+        scores, backprop = self._scores(docs, pairs, is_train=True)
+        loss, d_scores = self.get_loss(examples, (pairs, scores))
+        backprop(d_scores)
+        if sgd is not None:
+            self.finish_update(sgd)
+        losses[self.name] += loss
+        return losses
+
+    def finish_update(self, sgd: Optimizer) -> None:
+        finish_update_scaled(self.model, sgd, float(self.cfg["learn_rate_scale"]))
+
+    def get_loss(
+        self,
+        examples: Iterable[Example],
+        pairs_scores: Tuple[List[List[Tuple[Span, Span]]], Floats2d],
+    ) -> Tuple[float, Floats2d]:
+        """Mean binary cross-entropy over pairs and labels; gradient w.r.t. the logits."""
+        pairs, scores = pairs_scores
+        target = numpy.zeros(scores.shape, dtype="f")
+        label_map = {label: i for i, label in enumerate(self.labels)}
+        offset = 0
+        for eg, doc_pairs in zip(examples, pairs):
+            gold = self._gold_relations(eg)
+            for row, (head, tail) in enumerate(doc_pairs, start=offset):
+                for label in gold.get(_pair_key(head, tail), ()):
+                    if label not in label_map:
+                        raise ValueError(
+                            f"[{self.name}] gold relation label '{label}' is unknown to this "
+                            f"component (labels: {', '.join(self.labels)}). Add it with "
+                            "add_label() or include it in the data passed to initialize()."
+                        )
+                    target[row, label_map[label]] = 1.0
+            offset += len(doc_pairs)
+        ops = self.model.ops
+        truth = ops.asarray2f(cast(Floats2d, target))
+        n = max(scores.size, 1)
+        probs = ops.xp.clip(scores, 1e-7, 1 - 1e-7)
+        loss = -(truth * ops.xp.log(probs) + (1 - truth) * ops.xp.log(1 - probs)).sum() / n
+        return float(loss), (scores - truth) / n
+
+    def initialize(
+        self,
+        get_examples: Callable[[], Iterable[Example]],
+        *,
+        nlp: Optional[Language] = None,
+        labels: Optional[List[str]] = None,
+    ) -> None:
+        """Add labels (given, or read from the gold relations), initialize the model on a
+        sample, and start the output bias at each label's share of candidate pairs."""
+        validate_examples(get_examples(), "RelationExtractor.initialize")
+        if labels is not None:
+            for label in labels:
+                self.add_label(label)
+        counts: Counter = Counter()
+        n_pairs = 0
+        sample_docs: List[Doc] = []
+        sample_pairs: List[List[Tuple[Span, Span]]] = []
+        for eg in get_examples():
+            pairs = self.candidate_pairs(self._gold_entities(eg))
+            n_pairs += len(pairs)
+            gold = self._gold_relations(eg)
+            for head, tail in pairs:
+                counts.update(gold.get(_pair_key(head, tail), ()))
+            if labels is None:
+                for rel in get_relations(eg.reference):
+                    self.add_label(rel.label)
+            if len(sample_docs) < 10 and pairs:
+                sample_docs.append(eg.predicted)
+                sample_pairs.append(pairs)
+        self._require_labels()
+        X = (sample_docs, _pairs_ragged(self.model, sample_pairs)) if sample_docs else None
+        Y = self.model.ops.alloc2f(sum(len(p) for p in sample_pairs), len(self.labels))
+        self.model.initialize(X=X, Y=Y)
+        share = numpy.array(
+            [(counts[label] + 1) / (n_pairs + 2) for label in self.labels], dtype="f"
+        )
+        output_layer = self.model.get_ref("output_layer")
+        output_layer.set_param("b", output_layer.ops.asarray1f(numpy.log(share / (1 - share))))
+
+    def _scores(
+        self, docs: List[Doc], pairs: List[List[Tuple[Span, Span]]], is_train: bool
+    ) -> Tuple[Floats2d, Callable]:
+        if not any(pairs):
+            return self.model.ops.alloc2f(0, len(self.labels)), lambda d: None
+        return self.model((docs, _pairs_ragged(self.model, pairs)), is_train=is_train)
+
+    def _entities(self, doc: Doc) -> List[Span]:
+        key = self.cfg["spans_key"]
+        return list(doc.spans[key]) if key and key in doc.spans else list(doc.ents)
+
+    def _gold_entities(self, eg: Example) -> List[Span]:
+        return list(eg.get_aligned_spans_y2x(self._entities(eg.reference), allow_overlap=True))
+
+    def _gold_relations(self, eg: Example) -> Dict[PairKey, Set[str]]:
+        """Gold relations keyed by the head and tail offsets on the predicted doc's tokens."""
+        aligned = {}
+        for span in self._entities(eg.reference):
+            mapped = eg.get_aligned_spans_y2x([span], allow_overlap=True)
+            if mapped:
+                aligned[(span.start, span.end)] = mapped[0]
+        gold: Dict[PairKey, Set[str]] = {}
+        for rel in get_relations(eg.reference):
+            head = aligned.get((rel.head.start, rel.head.end))
+            tail = aligned.get((rel.tail.start, rel.tail.end))
+            if head is not None and tail is not None:
+                gold.setdefault(_pair_key(head, tail), set()).add(rel.label)
+        return gold
+
+
+def _pair_key(head: Span, tail: Span) -> PairKey:
+    return (head.start, head.end, tail.start, tail.end)
+
+
+def _pairs_ragged(model: Model, pairs: List[List[Tuple[Span, Span]]]) -> Ragged:
+    rows = [_pair_key(head, tail) for doc_pairs in pairs for head, tail in doc_pairs]
+    data = model.ops.asarray2i(cast(Ints2d, numpy.array(rows, dtype="i").reshape((-1, 4))))
+    return Ragged(data, model.ops.asarray1i([len(p) for p in pairs]))

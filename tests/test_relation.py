@@ -1,0 +1,171 @@
+"""spanbert_rel: relations between entity spans, trained jointly with spanbert_ner."""
+
+import pickle
+from pathlib import Path
+from typing import List
+
+import pytest
+import spacy
+from spacy.language import Language
+from spacy.tokens import Doc, DocBin, Span
+from spacy.training import Example
+from spacy.util import fix_random_seed
+
+from spacy_spanbert.relations import Relation, get_relations, set_relations
+from spacy_spanbert.scoring import score_relations
+
+from .util import make_nlp, transformer_config
+
+# (text, entities as (start_char, end_char, label), relations as (head idx, label, tail idx))
+DATA = [
+    (
+        "Anna Smith works for Acme Corp in Paris today .",
+        [(0, 10, "PER"), (21, 30, "ORG"), (34, 39, "LOC")],
+        [(0, "Work_For", 1), (1, "Based_In", 2), (0, "Live_In", 2)],
+    ),
+    (
+        "Bob hired Anna Smith .",
+        [(0, 3, "PER"), (10, 20, "PER")],
+        [(0, "Knows", 1), (1, "Knows", 0)],
+    ),
+    ("I like London .", [(7, 13, "LOC")], []),
+]
+
+
+def make_examples(nlp: Language) -> List[Example]:
+    examples = []
+    for text, ents, rels in DATA:
+        doc = nlp.make_doc(text)
+        gold = doc.copy()
+        gold.ents = [gold.char_span(s, e, label=label) for s, e, label in ents]
+        spans = list(gold.ents)
+        set_relations(gold, [Relation(spans[h], label, spans[t]) for h, label, t in rels])
+        examples.append(Example(doc, gold))
+    return examples
+
+
+def rel_tuples(doc: Doc):
+    return sorted((r.head.text, r.label, r.tail.text) for r in get_relations(doc))
+
+
+@pytest.fixture(scope="module")
+def rel_nlp(tiny_bert: Path) -> Language:
+    nlp = make_nlp(tiny_bert)
+    nlp.add_pipe("spanbert_rel")
+    fix_random_seed(0)
+    examples = make_examples(nlp)
+    optimizer = nlp.initialize(get_examples=lambda: examples)
+    for _ in range(80):
+        nlp.update(examples, sgd=optimizer, drop=0.0)
+    return nlp
+
+
+def test_overfitting_IO(rel_nlp: Language, tmp_path: Path) -> None:
+    examples = make_examples(rel_nlp)
+    for eg in examples:
+        doc = rel_nlp(eg.reference.text)
+        assert rel_tuples(doc) == rel_tuples(eg.reference)
+        assert all(0.5 <= r.score <= 1.0 for r in get_relations(doc))
+    scores = rel_nlp.evaluate(examples)
+    assert scores["rel_micro_f"] == 1.0 and scores["ents_f"] == 1.0
+    rel_nlp.to_disk(tmp_path)
+    reloaded = spacy.load(tmp_path)
+    for eg in examples:
+        assert rel_tuples(reloaded(eg.reference.text)) == rel_tuples(eg.reference)
+
+
+def test_symmetric_relations_are_two_directed_pairs(rel_nlp: Language) -> None:
+    doc = rel_nlp("Bob hired Anna Smith .")
+    assert rel_tuples(doc) == [("Anna Smith", "Knows", "Bob"), ("Bob", "Knows", "Anna Smith")]
+
+
+@pytest.mark.parametrize(
+    "text", ["", "hired today .", "I like London ."], ids=["empty", "no-entity", "one-entity"]
+)
+def test_docs_with_fewer_than_two_entities(rel_nlp: Language, text: str) -> None:
+    doc = rel_nlp(text)
+    assert get_relations(doc) == []
+
+
+def test_many_entities_respect_max_distance(rel_nlp: Language) -> None:
+    rel = rel_nlp.get_pipe("spanbert_rel")
+    doc = rel_nlp.make_doc("a " * 300)
+    ents = [Span(doc, i, i + 1, label="LOC") for i in range(0, 300, 3)]
+    pairs = rel.candidate_pairs(ents)
+    max_distance = rel.cfg["max_distance"]
+    assert all(max(t.start - h.end, h.start - t.end, 0) <= max_distance for h, t in pairs)
+    assert len(pairs) < len(ents) * (len(ents) - 1)
+    doc.ents = ents
+    rel.set_annotations([doc], rel.predict([doc]))  # runs on 100 entities without error
+
+
+def test_duplicate_gold_relations_count_once(tiny_bert: Path) -> None:
+    nlp = make_nlp(tiny_bert)
+    rel = nlp.add_pipe("spanbert_rel")
+    eg = make_examples(nlp)[0]
+    relations = get_relations(eg.reference)
+    set_relations(eg.reference, relations + relations[:1])
+    nlp.initialize(get_examples=lambda: [eg])
+    pairs = [rel.candidate_pairs(rel._gold_entities(eg))]
+    scores = rel.model.ops.alloc2f(len(pairs[0]), len(rel.labels))
+    _, d_scores = rel.get_loss([eg], (pairs, scores))
+    assert int((d_scores < 0).sum()) == 3  # three distinct gold (pair, label) cells
+
+
+def test_relations_survive_docbin_pickle_and_multiprocessing(rel_nlp: Language) -> None:
+    texts = [text for text, _, _ in DATA]
+    docs = list(rel_nlp.pipe(texts))
+    restored = list(
+        DocBin(docs=docs, store_user_data=True)
+        .from_bytes(DocBin(docs=docs, store_user_data=True).to_bytes())
+        .get_docs(rel_nlp.vocab)
+    )
+    assert [rel_tuples(d) for d in restored] == [rel_tuples(d) for d in docs]
+    assert [rel_tuples(pickle.loads(pickle.dumps(d))) for d in docs] == [
+        rel_tuples(d) for d in docs
+    ]
+    assert [rel_tuples(Doc(rel_nlp.vocab).from_bytes(d.to_bytes())) for d in docs] == [
+        rel_tuples(d) for d in docs
+    ]
+
+
+@pytest.mark.slow
+def test_relations_survive_multiprocessing(rel_nlp: Language) -> None:
+    texts = [text for text, _, _ in DATA]
+    docs = list(rel_nlp.pipe(texts))
+    multi = list(rel_nlp.pipe(texts, n_process=2))
+    assert [rel_tuples(d) for d in multi] == [rel_tuples(d) for d in docs]
+
+
+def test_strict_relation_score_needs_types_and_boundaries() -> None:
+    nlp = spacy.blank("en")
+    gold = nlp.make_doc("Anna Smith works for Acme Corp")
+    gold.ents = [Span(gold, 0, 2, "PER"), Span(gold, 4, 6, "ORG")]
+    set_relations(gold, [Relation(gold.ents[0], "Work_For", gold.ents[1])])
+    wrong_type, wrong_bounds, right = (gold.copy() for _ in range(3))
+    set_relations(
+        wrong_type,
+        [Relation(Span(wrong_type, 0, 2, "ORG"), "Work_For", Span(wrong_type, 4, 6, "ORG"))],
+    )
+    set_relations(
+        wrong_bounds,
+        [Relation(Span(wrong_bounds, 1, 2, "PER"), "Work_For", Span(wrong_bounds, 4, 6, "ORG"))],
+    )
+    set_relations(right, get_relations(gold))
+    for predicted, expected in ((wrong_type, 0.0), (wrong_bounds, 0.0), (right, 1.0)):
+        assert score_relations([Example(predicted, gold)])["rel_micro_f"] == expected
+    scores = score_relations([Example(right, gold), Example(wrong_type, gold)])
+    assert scores["rel_micro_p"] == 0.5 and scores["rel_micro_r"] == 0.5
+    assert set(scores["rel_per_type"]) == {"Work_For"}
+
+
+def test_unknown_relation_label_is_an_error(tiny_bert: Path) -> None:
+    nlp = spacy.blank("en")
+    nlp.add_pipe("transformer", config=transformer_config(tiny_bert))
+    nlp.add_pipe("spanbert_rel")
+    examples = make_examples(nlp)
+    optimizer = nlp.initialize(get_examples=lambda: examples[1:])  # only "Knows"
+    with pytest.raises(
+        ValueError, match="gold relation label '(Work_For|Based_In|Live_In)' is unknown"
+    ):
+        nlp.update(examples[:1], sgd=optimizer)
