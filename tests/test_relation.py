@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import List
 
 import pytest
+import torch
 import spacy
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin, Span
@@ -129,11 +130,15 @@ def test_relations_survive_docbin_pickle_and_multiprocessing(rel_nlp: Language) 
     ]
 
 
-@pytest.mark.slow
 def test_relations_survive_multiprocessing(rel_nlp: Language) -> None:
     texts = [text for text, _, _ in DATA]
     docs = list(rel_nlp.pipe(texts))
-    multi = list(rel_nlp.pipe(texts, n_process=2))
+    n_threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # PyTorch's thread pool deadlocks after fork (spaCy issue #6662)
+    try:
+        multi = list(rel_nlp.pipe(texts, n_process=2))
+    finally:
+        torch.set_num_threads(n_threads)
     assert [rel_tuples(d) for d in multi] == [rel_tuples(d) for d in docs]
 
 
