@@ -15,6 +15,8 @@ from .corpus.intent_slots import read_intent_slots
 from .corpus.nested_json import read_nested_json
 from .corpus.raw_text import read_raw_text
 from .corpus.relations_json import read_relations_json
+from .relations import get_relations
+from .render import render_relations
 
 app = typer.Typer(name="spacy-spanbert", add_completion=False, no_args_is_help=True)
 
@@ -96,6 +98,21 @@ def check_install_cli(
         header=("entity", "label"),
         divider=True,
     )
+
+
+@app.command("render")
+def render_cli(
+    model: str = typer.Argument(..., help="Pipeline package name or directory"),
+    text: str = typer.Argument(..., help="Text to annotate"),
+    output: Path = typer.Option(
+        Path("relations.html"), "--output", "-o", help="HTML file to write"
+    ),
+) -> None:
+    """Annotate a text and draw its entities and relations (displaCy style) to an HTML file."""
+    nlp = spacy.load(model)
+    doc = nlp(text)
+    output.write_text(render_relations(doc), encoding="utf8")
+    msg.good(f"Wrote {output} ({len(doc.ents)} entities, {len(get_relations(doc))} relations)")
 
 
 def main() -> None:

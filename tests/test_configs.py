@@ -7,6 +7,8 @@ import spacy
 from spacy.cli.train import train
 from spacy.tokens import DocBin
 
+from spacy_spanbert.relations import Relation, set_relations
+
 from .test_span_ner import FLAT_DATA, NESTED_DATA
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
@@ -23,12 +25,17 @@ def write_corpus(path: Path, nested: bool) -> Path:
         else:
             doc.ents = group
         doc.cats = {"A": float(i == 0), "B": float(i != 0)}  # for the joint config
+        ents = list(doc.ents)
+        if len(ents) > 1:  # for the relation config
+            set_relations(doc, [Relation(ents[0], "Near", ents[1])])
         docs.append(doc)
-    DocBin(docs=docs).to_disk(path)
+    DocBin(docs=docs, store_user_data=True).to_disk(path)
     return path
 
 
-@pytest.mark.parametrize("name,nested", [("ner", False), ("spans", True), ("joint", True)])
+@pytest.mark.parametrize(
+    "name,nested", [("ner", False), ("spans", True), ("joint", True), ("rel", False)]
+)
 def test_config_trains_and_saves(
     tiny_spanbert: Path, tmp_path: Path, name: str, nested: bool
 ) -> None:

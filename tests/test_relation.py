@@ -5,8 +5,8 @@ from pathlib import Path
 from typing import List
 
 import pytest
-import torch
 import spacy
+import torch
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin, Span
 from spacy.training import Example
@@ -174,3 +174,25 @@ def test_unknown_relation_label_is_an_error(tiny_bert: Path) -> None:
         ValueError, match="gold relation label '(Work_For|Based_In|Live_In)' is unknown"
     ):
         nlp.update(examples[:1], sgd=optimizer)
+
+
+def test_render_relations_html_and_cli(rel_nlp: Language, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from spacy_spanbert.cli import app
+    from spacy_spanbert.render import relation_graph, render_relations
+
+    doc = rel_nlp(DATA[0][0])
+    graph = relation_graph(doc)
+    assert [w["text"] for w in graph["words"]][:3] == ["Anna Smith", "works", "for"]
+    assert sorted(a["label"] for a in graph["arcs"]) == ["Based_In", "Live_In", "Work_For"]
+    html = render_relations(doc)
+    assert html.startswith("<!DOCTYPE html>") and "Work_For" in html and "PER" in html
+    rel_nlp.to_disk(tmp_path / "model")
+    out = tmp_path / "rels.html"
+    result = CliRunner().invoke(
+        app, ["render", str(tmp_path / "model"), DATA[0][0], "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    saved = out.read_text()
+    assert "Work_For" in saved and "Acme Corp" in saved and "<svg" in saved
