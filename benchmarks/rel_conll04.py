@@ -1,0 +1,109 @@
+"""CoNLL04 end to end: spanbert_ner + spanbert_rel (configs/rel.cfg), entity F1 and strict
+relation F1 on the test split, predicted entities feeding the relation head, beside SpERT's
+published figures (BERT-base cased) for context.
+
+    python benchmarks/rel_conll04.py --quick   # 300 training sentences, 150 steps
+    python benchmarks/rel_conll04.py           # full training set (922 sentences), 800 steps
+"""
+
+import argparse
+
+import spacy
+from common import ROOT, SHARED_DATA, minilm_path, save_docbin, train, write_results
+from spacy.scorer import Scorer
+from spacy.tokens import Doc
+from spacy.training import Example
+from thinc.api import Config
+from wasabi import msg
+
+from spacy_spanbert.corpus.relations_json import read_relations_json
+from spacy_spanbert.scoring import score_relations
+
+# Eberts & Ulges 2020 (arXiv:1909.07755), CoNLL04 test, micro F1.
+SPERT = {"ents_f1": 0.8894, "rel_f1": 0.7147}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    mode = "quick" if args.quick else "full"
+    n_train, steps = (300, 150) if args.quick else (0, 800)
+    work = ROOT / "benchmarks" / "work" / "conll04" / mode
+    nlp = spacy.blank("en")
+    splits = {}
+    for split in ("train", "valid", "test"):
+        path = SHARED_DATA / "conll04" / "two_are_better" / f"{split}.CoNLL04.json"
+        docs = read_relations_json(path, nlp.vocab)
+        splits[split] = docs[:n_train] if split == "train" and n_train else docs
+        save_docbin(splits[split], work / f"{split}.spacy")
+    config = Config().from_disk(ROOT / "configs" / "rel.cfg", interpolate=False)
+    model_dir = train(
+        config,
+        work / "spanbert_ner+rel",
+        {
+            "paths.train": work / "train.spacy",
+            "paths.dev": work / "valid.spacy",
+            "paths.encoder": minilm_path(),
+            "training.max_steps": steps,
+            "training.max_epochs": 0,
+            "training.eval_frequency": steps,
+            "training.seed": args.seed,
+            "training.optimizer.learn_rate.total_steps": steps,
+            "training.optimizer.learn_rate.warmup_steps": steps // 10,
+        },
+    )
+    pipeline = spacy.load(model_dir)
+    gold = splits["test"]
+    predicted = list(pipeline.pipe(Doc(pipeline.vocab, words=[t.text for t in d]) for d in gold))
+    examples = [Example(p, g) for p, g in zip(predicted, gold)]
+    ents = Scorer.score_spans(examples, "ents")
+    rels = score_relations(examples)
+    result = {
+        "ents_f1": ents["ents_f"],
+        "rel_f1": rels["rel_micro_f"],
+        "rel_precision": rels["rel_micro_p"],
+        "rel_recall": rels["rel_micro_r"],
+        "per_label": {
+            k: {"f1": v["f"], "precision": v["p"], "recall": v["r"]}
+            for k, v in rels["rel_per_type"].items()
+        },
+    }
+    msg.table(
+        [
+            (
+                "spanbert_ner+rel (all-MiniLM-L6-v2)",
+                f"{result['ents_f1']:.4f}",
+                f"{result['rel_f1']:.4f}",
+            ),
+            (
+                "SpERT (BERT-base cased, published)",
+                f"{SPERT['ents_f1']:.4f}",
+                f"{SPERT['rel_f1']:.4f}",
+            ),
+            (
+                "difference (points)",
+                f"{100 * (result['ents_f1'] - SPERT['ents_f1']):+.2f}",
+                f"{100 * (result['rel_f1'] - SPERT['rel_f1']):+.2f}",
+            ),
+        ],
+        header=("system", "entity F1", "strict relation F1"),
+        divider=True,
+    )
+    write_results(
+        "rel-conll04",
+        mode,
+        {
+            "dataset": "conll04",
+            "split": "test",
+            "encoder": "all-MiniLM-L6-v2",
+            "train": {"examples": len(splits["train"]), "steps": steps, "seed": args.seed},
+            "systems": {"spanbert_ner+rel": result},
+            "published": {"SpERT (BERT-base cased)": SPERT},
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
