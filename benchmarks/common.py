@@ -49,6 +49,23 @@ def with_component(base: Config, name: str, component_cfg: str) -> Config:
     return config
 
 
+def training_overrides(work: Path, steps: int, seed: int, dev: str = "dev") -> Dict[str, Any]:
+    """`spacy train` overrides shared by every system of a benchmark: the corpora in ``work``,
+    the offline encoder, a fixed number of steps (warm-up 10%, linear decay), one evaluation
+    at the end, and the seed."""
+    return {
+        "paths.train": work / "train.spacy",
+        "paths.dev": work / f"{dev}.spacy",
+        "paths.encoder": minilm_path(),
+        "training.max_steps": steps,
+        "training.max_epochs": 0,
+        "training.eval_frequency": steps,
+        "training.seed": seed,
+        "training.optimizer.learn_rate.total_steps": steps,
+        "training.optimizer.learn_rate.warmup_steps": steps // 10,
+    }
+
+
 def train(config: Config, output: Path, overrides: Dict[str, Any]) -> Path:
     """Run `spacy train` in a subprocess (as a user would); return the model-last dir."""
     output.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,7 @@ import argparse
 from typing import Any, Dict
 
 import spacy
-from common import ROOT, SHARED_DATA, minilm_path, save_docbin, train, write_results
+from common import ROOT, SHARED_DATA, save_docbin, train, training_overrides, write_results
 from spacy.scorer import Scorer
 from spacy.tokens import Doc
 from spacy.training import Example
@@ -78,17 +78,7 @@ def main() -> None:
         splits[split] = docs[:limit] if limit else docs
         save_docbin(splits[split], work / f"{split}.spacy")
     base = Config().from_disk(ROOT / "configs" / "joint.cfg", interpolate=False)
-    overrides = {
-        "paths.train": work / "train.spacy",
-        "paths.dev": work / "dev.spacy",
-        "paths.encoder": minilm_path(),
-        "training.max_steps": steps,
-        "training.max_epochs": 0,
-        "training.eval_frequency": steps,
-        "training.seed": args.seed,
-        "training.optimizer.learn_rate.total_steps": steps,
-        "training.optimizer.learn_rate.warmup_steps": steps // 10,
-    }
+    overrides = training_overrides(work, steps, args.seed)
     weights = {
         "joint": '{"sentence_acc": 1.0}',
         "spans_only": '{"spans_sc_f": 1.0}',

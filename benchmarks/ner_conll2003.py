@@ -18,10 +18,10 @@ from common import (
     ROOT,
     SHARED_DATA,
     best_words_per_second,
-    minilm_path,
     peak_memory_mb,
     save_docbin,
     train,
+    training_overrides,
     with_component,
     write_results,
 )
@@ -133,17 +133,7 @@ def main() -> None:
         "spacy_ner": (with_component(base, "ner", SPACY_NER), "ents"),
         "spacy_spancat": (with_component(base, "spancat", SPACY_SPANCAT), "spans_sc"),
     }
-    overrides = {
-        "paths.train": work / "train.spacy",
-        "paths.dev": work / "dev.spacy",
-        "paths.encoder": minilm_path(),
-        "training.max_steps": steps,
-        "training.max_epochs": 0,
-        "training.eval_frequency": steps,
-        "training.seed": args.seed,
-        "training.optimizer.learn_rate.total_steps": steps,
-        "training.optimizer.learn_rate.warmup_steps": steps // 10,
-    }
+    overrides = training_overrides(work, steps, args.seed)
     systems: Dict[str, Any] = {}
     pipelines: Dict[str, Language] = {}
     for system in args.systems.split(","):

@@ -17,9 +17,9 @@ from common import (
     ROOT,
     SHARED_DATA,
     best_words_per_second,
-    minilm_path,
     save_docbin,
     train,
+    training_overrides,
     with_component,
     write_results,
 )
@@ -56,15 +56,7 @@ def main() -> None:
     spancat = SPACY_SPANCAT.replace("max_size = 8", f"max_size = {MAX_WIDTH}")
     configs = {"spanbert_ner": base, "spacy_spancat": with_component(base, "spancat", spancat)}
     overrides = {
-        "paths.train": work / "train.spacy",
-        "paths.dev": work / "dev.spacy",
-        "paths.encoder": minilm_path(),
-        "training.max_steps": steps,
-        "training.max_epochs": 0,
-        "training.eval_frequency": steps,
-        "training.seed": args.seed,
-        "training.optimizer.learn_rate.total_steps": steps,
-        "training.optimizer.learn_rate.warmup_steps": steps // 10,
+        **training_overrides(work, steps, args.seed),
         "training.score_weights": '{"spans_sc_f": 1.0}',
         "components.spanbert_ner.suggester.max_size": MAX_WIDTH,
     }

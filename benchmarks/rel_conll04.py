@@ -9,7 +9,7 @@ published figures (BERT-base cased) for context.
 import argparse
 
 import spacy
-from common import ROOT, SHARED_DATA, minilm_path, save_docbin, train, write_results
+from common import ROOT, SHARED_DATA, save_docbin, train, training_overrides, write_results
 from spacy.scorer import Scorer
 from spacy.tokens import Doc
 from spacy.training import Example
@@ -42,17 +42,7 @@ def main() -> None:
     model_dir = train(
         config,
         work / "spanbert_ner+rel",
-        {
-            "paths.train": work / "train.spacy",
-            "paths.dev": work / "valid.spacy",
-            "paths.encoder": minilm_path(),
-            "training.max_steps": steps,
-            "training.max_epochs": 0,
-            "training.eval_frequency": steps,
-            "training.seed": args.seed,
-            "training.optimizer.learn_rate.total_steps": steps,
-            "training.optimizer.learn_rate.warmup_steps": steps // 10,
-        },
+        training_overrides(work, steps, args.seed, dev="valid"),
     )
     pipeline = spacy.load(model_dir)
     gold = splits["test"]

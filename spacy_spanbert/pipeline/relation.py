@@ -12,7 +12,6 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple, ca
 
 import numpy
 from spacy.language import Language
-from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc, Span
 from spacy.training import Example, validate_examples
 from spacy.vocab import Vocab
@@ -20,7 +19,7 @@ from thinc.api import Config, Model, Optimizer, set_dropout_rate
 from thinc.types import Floats2d, Ints2d, Ragged
 
 from ..relations import Relation, get_relations, set_relations
-from .learn_rate import finish_update_scaled
+from .head import LabelledHead
 
 default_model_config = """
 [model]
@@ -93,7 +92,7 @@ def make_relation_extractor(
     )
 
 
-class RelationExtractor(TrainablePipe):
+class RelationExtractor(LabelledHead):
     """Classify directed pairs of entity spans into relation labels (or none)."""
 
     def __init__(
@@ -119,28 +118,6 @@ class RelationExtractor(TrainablePipe):
             "threshold": threshold,
             "learn_rate_scale": learn_rate_scale,
         }
-
-    @property
-    def labels(self) -> Tuple[str, ...]:
-        return tuple(self.cfg["labels"])
-
-    @property
-    def label_data(self) -> List[str]:
-        return list(self.labels)
-
-    def add_label(self, label: str) -> int:
-        """Add a relation label; return 0 if it was already there, else 1."""
-        if not isinstance(label, str) or not label or label != "".join(label.split()):
-            raise ValueError(
-                f"[{self.name}] invalid label {label!r}: labels must be non-empty strings "
-                "without whitespace."
-            )
-        if label in self.labels:
-            return 0
-        self._allow_extra_label()
-        self.cfg["labels"].append(label)
-        self.vocab.strings.add(label)
-        return 1
 
     def candidate_pairs(self, entities: List[Span]) -> List[Tuple[Span, Span]]:
         """Ordered pairs of distinct entities at most ``max_distance`` tokens apart."""
@@ -203,9 +180,6 @@ class RelationExtractor(TrainablePipe):
             self.finish_update(sgd)
         losses[self.name] += loss
         return losses
-
-    def finish_update(self, sgd: Optimizer) -> None:
-        finish_update_scaled(self.model, sgd, float(self.cfg["learn_rate_scale"]))
 
     def get_loss(
         self,

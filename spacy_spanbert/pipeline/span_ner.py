@@ -16,7 +16,6 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, cast
 
 import numpy
 from spacy.language import Language
-from spacy.pipeline import TrainablePipe
 from spacy.pipeline.spancat import Suggester
 from spacy.tokens import Doc, Span, SpanGroup
 from spacy.training import Example, validate_examples
@@ -25,7 +24,7 @@ from thinc.api import Config, Model, Optimizer, set_dropout_rate
 from thinc.types import Floats2d, Ints1d, Ragged
 
 from ..decoding import ScoredSpans, non_overlapping, spans_above_threshold
-from .learn_rate import finish_update_scaled
+from .head import LabelledHead
 
 default_model_config = """
 [model]
@@ -99,7 +98,7 @@ def make_span_ner(
     )
 
 
-class SpanNER(TrainablePipe):
+class SpanNER(LabelledHead):
     """Label spans SpanBERT's way; write flat entities and nested span groups."""
 
     def __init__(
@@ -130,28 +129,6 @@ class SpanNER(TrainablePipe):
     def key(self) -> str:
         """The ``doc.spans`` key for nested spans."""
         return str(self.cfg["spans_key"])
-
-    @property
-    def labels(self) -> Tuple[str, ...]:
-        return tuple(self.cfg["labels"])
-
-    @property
-    def label_data(self) -> List[str]:
-        return list(self.labels)
-
-    def add_label(self, label: str) -> int:
-        """Add a label; return 0 if it was already there, else 1."""
-        if not isinstance(label, str) or not label or label != "".join(label.split()):
-            raise ValueError(
-                f"[{self.name}] invalid label {label!r}: labels must be non-empty strings "
-                "without whitespace."
-            )
-        if label in self.labels:
-            return 0
-        self._allow_extra_label()
-        self.cfg["labels"].append(label)
-        self.vocab.strings.add(label)
-        return 1
 
     def predict(self, docs: Iterable[Doc]) -> Tuple[Ragged, Floats2d]:
         """Score every candidate span; returns (candidates, probabilities). No side effects."""
@@ -208,10 +185,6 @@ class SpanNER(TrainablePipe):
             self.finish_update(sgd)
         losses[self.name] += loss
         return losses
-
-    def finish_update(self, sgd: Optimizer) -> None:
-        """Update this component's weights, at ``learn_rate_scale`` times the base rate."""
-        finish_update_scaled(self.model, sgd, float(self.cfg["learn_rate_scale"]))
 
     def get_loss(
         self, examples: Iterable[Example], candidates_scores: Tuple[Ragged, Floats2d]
