@@ -15,6 +15,7 @@ from .corpus.intent_slots import read_intent_slots
 from .corpus.nested_json import read_nested_json
 from .corpus.raw_text import read_raw_text
 from .corpus.relations_json import read_relations_json
+from .pretraining import PretrainingSettings, pretrain
 from .relations import get_relations
 from .render import render_relations
 
@@ -97,6 +98,57 @@ def check_install_cli(
         [(ent.text, ent.label_) for ent in doc.ents] or [("(no entities)", "")],
         header=("entity", "label"),
         divider=True,
+    )
+
+
+@app.command("pretrain")
+def pretrain_cli(
+    base: Path = typer.Argument(..., help="BERT checkpoint directory to continue from"),
+    text: Path = typer.Argument(
+        ..., exists=True, help="Raw text (one document per line) or .spacy"
+    ),
+    output: Path = typer.Argument(..., help="Output directory: a Hugging Face checkpoint"),
+    tokenizer: Optional[Path] = typer.Option(None, help="Tokenizer dir (SpanBERT's layout)"),
+    max_steps: int = typer.Option(1000, help="Optimizer steps"),
+    batch_size: int = typer.Option(8, help="Blocks per device per step"),
+    max_length: int = typer.Option(512, help="Wordpieces per [CLS] block [SEP] segment"),
+    learning_rate: float = typer.Option(1e-4, help="Peak learning rate (linear decay)"),
+    grad_accum: int = typer.Option(1, help="Gradient accumulation steps"),
+    sbo_weight: float = typer.Option(1.0, help="Weight of the SBO loss beside the MLM loss"),
+    bf16: bool = typer.Option(False, help="bf16 mixed precision"),
+    fp16: bool = typer.Option(False, help="fp16 mixed precision (GPU)"),
+    save_steps: int = typer.Option(500, help="Checkpoint every N steps (in OUTPUT/checkpoints)"),
+    seed: int = typer.Option(0, help="Random seed (masking and training)"),
+    resume: bool = typer.Option(False, help="Resume from the last checkpoint in OUTPUT"),
+) -> None:
+    """Continue SpanBERT pretraining (span masking + span boundary objective) on raw text.
+
+    Runs under torchrun / accelerate launch for many GPUs or nodes."""
+    if text.suffix == ".spacy":
+        texts = [doc.text for doc in DocBin().from_disk(text).get_docs(spacy.blank("en").vocab)]
+    else:
+        texts = list(read_raw_text(text))
+    settings = PretrainingSettings(
+        max_steps=max_steps,
+        batch_size=batch_size,
+        max_length=max_length,
+        learning_rate=learning_rate,
+        gradient_accumulation_steps=grad_accum,
+        sbo_weight=sbo_weight,
+        bf16=bf16,
+        fp16=fp16,
+        save_steps=save_steps,
+        seed=seed,
+    )
+    msg.info(f"Pretraining {base} on {len(texts)} documents from {text}")
+    summary = pretrain(
+        base, texts, output, tokenizer_path=tokenizer, settings=settings, resume=resume
+    )
+    msg.good(
+        f"Wrote {output}: loss {summary['first_logged_loss']} -> {summary['last_logged_loss']}, "
+        f"{summary['tokens_per_second']:.0f} tokens/s; MLM head "
+        f"{'loaded' if summary['mlm_head_loaded'] else 'initialised'}, SBO head "
+        f"{'loaded' if summary['sbo_head_loaded'] else 'initialised'}"
     )
 
 

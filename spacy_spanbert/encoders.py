@@ -38,6 +38,7 @@ def load_local_encoder(
     tokenizer_config: Optional[Dict[str, Any]] = None,
     transformer_config: Optional[Dict[str, Any]] = None,
     model_type: str = "bert",
+    model_cls: Any = AutoModel,
 ) -> HFObjects:
     """Load tokenizer and model from local directories, with no hub access.
 
@@ -48,6 +49,7 @@ def load_local_encoder(
         ``do_lower_case`` and without a ``tokenizer_config.json``, casing follows the vocabulary.
     transformer_config: keyword arguments for the model config (e.g. dropout).
     model_type: used only when config.json has no ``model_type`` (SpanBERT's does not).
+    model_cls: the transformers Auto class to load (AutoModelForMaskedLM for pretraining).
     """
     model_dir = _existing_dir(path, "encoder checkpoint", "[components.transformer.model] name")
     config = _load_config(model_dir, model_type, transformer_config or {})
@@ -57,7 +59,7 @@ def load_local_encoder(
             tokenizer_path, "tokenizer", "[components.transformer.model] tokenizer"
         )
     tokenizer = _load_tokenizer(tok_dir, model_dir, config, dict(tokenizer_config or {}))
-    transformer = AutoModel.from_pretrained(
+    transformer = model_cls.from_pretrained(
         str(model_dir), config=config, torch_dtype=torch.float32
     )
     vocab_file = getattr(tokenizer, "vocab_file", None)

@@ -1,0 +1,157 @@
+"""Continued SpanBERT pretraining (span masking + SBO) on raw text, with transformers' Trainer.
+
+The same code runs on one CPU, one GPU, or many GPUs/nodes under ``torchrun`` or
+``accelerate launch`` (Trainer handles the distribution), with bf16/fp16, gradient
+accumulation, checkpoints and resume. The output directory is a Hugging Face checkpoint
+(weights incl. the MLM head, config, tokenizer) plus ``sbo_head.bin``; the ``transformer``
+component loads it like any other encoder.
+"""
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
+
+from torch.utils.data import Dataset
+from transformers import AutoModelForMaskedLM, PreTrainedTokenizerBase, Trainer, TrainingArguments
+
+from ..encoders import load_local_encoder
+from .masking import Example, SpanMaskingCollator
+from .sbo import SpanBertForPreTraining, mlm_head_present
+
+
+@dataclass
+class PretrainingSettings:
+    """Training settings; they mirror the ``pretrain`` command's options."""
+
+    max_steps: int = 1000
+    batch_size: int = 8
+    max_length: int = 512
+    learning_rate: float = 1e-4
+    warmup_ratio: float = 0.01
+    weight_decay: float = 0.01
+    gradient_accumulation_steps: int = 1
+    sbo_weight: float = 1.0
+    bf16: bool = False
+    fp16: bool = False
+    save_steps: int = 500
+    logging_steps: int = 10
+    seed: int = 0
+
+
+class TokenBlocks(Dataset):
+    """Contiguous text cut into ``[CLS] block [SEP]`` segments of whole words."""
+
+    def __init__(
+        self, texts: Iterable[str], tokenizer: PreTrainedTokenizerBase, max_length: int
+    ) -> None:
+        self.blocks: List[Example] = []
+        capacity = max_length - 2
+        ids: List[int] = []
+        word_ids: List[Optional[int]] = []
+        n_words = 0
+        for text in texts:
+            words = text.split()
+            if not words:
+                continue
+            encoding = tokenizer(words, is_split_into_words=True, add_special_tokens=False)
+            pieces: Dict[int, List[int]] = {}
+            for token_id, word in zip(encoding["input_ids"], encoding.word_ids()):
+                pieces.setdefault(word, []).append(token_id)
+            for word in sorted(pieces):
+                word_pieces = pieces[word][:capacity]
+                if len(ids) + len(word_pieces) > capacity:
+                    self._add(tokenizer, ids, word_ids)
+                    ids, word_ids = [], []
+                ids.extend(word_pieces)
+                word_ids.extend([n_words] * len(word_pieces))
+                n_words += 1
+        if ids:
+            self._add(tokenizer, ids, word_ids)
+
+    def _add(
+        self, tokenizer: PreTrainedTokenizerBase, ids: List[int], word_ids: List[Optional[int]]
+    ) -> None:
+        self.blocks.append(
+            {
+                "input_ids": [tokenizer.cls_token_id, *ids, tokenizer.sep_token_id],
+                "word_ids": [None, *word_ids, None],
+            }
+        )
+
+    def __len__(self) -> int:
+        return len(self.blocks)
+
+    def __getitem__(self, i: int) -> Example:
+        return self.blocks[i]
+
+    @property
+    def n_tokens(self) -> int:
+        return sum(len(block["input_ids"]) for block in self.blocks)
+
+
+def pretrain(
+    base: Union[str, Path],
+    texts: Iterable[str],
+    output: Union[str, Path],
+    *,
+    tokenizer_path: Optional[Union[str, Path]] = None,
+    settings: Optional[PretrainingSettings] = None,
+    resume: bool = False,
+    collator_options: Optional[Dict[str, Any]] = None,
+) -> Dict[str, Any]:
+    """Continue pretraining ``base`` on ``texts``; write a checkpoint to ``output``.
+
+    Returns a summary: final losses, tokens per second, whether the MLM and SBO heads were
+    loaded from ``base`` or initialized.
+    """
+    settings = settings or PretrainingSettings()
+    output = Path(output)
+    hf = load_local_encoder(base, tokenizer_path=tokenizer_path, model_cls=AutoModelForMaskedLM)
+    model = SpanBertForPreTraining(hf.transformer, sbo_weight=settings.sbo_weight)
+    sbo_loaded = model.load_sbo_head(base)
+    blocks = TokenBlocks(texts, hf.tokenizer, settings.max_length)
+    if not len(blocks):
+        raise ValueError("No text to pretrain on: every document was empty.")
+    collator = SpanMaskingCollator(hf.tokenizer, seed=settings.seed, **(collator_options or {}))
+    args = TrainingArguments(
+        output_dir=str(output / "checkpoints"),
+        max_steps=settings.max_steps,
+        per_device_train_batch_size=settings.batch_size,
+        learning_rate=settings.learning_rate,
+        warmup_ratio=settings.warmup_ratio,
+        weight_decay=settings.weight_decay,
+        gradient_accumulation_steps=settings.gradient_accumulation_steps,
+        bf16=settings.bf16,
+        fp16=settings.fp16,
+        save_steps=settings.save_steps,
+        save_total_limit=2,
+        save_safetensors=False,
+        logging_steps=settings.logging_steps,
+        report_to=[],
+        seed=settings.seed,
+        remove_unused_columns=False,
+    )
+    trainer = Trainer(model=model, args=args, train_dataset=blocks, data_collator=collator)
+    start = time.perf_counter()
+    result = trainer.train(resume_from_checkpoint=True if resume else None)  # type: ignore[attr-defined]
+    elapsed = time.perf_counter() - start
+    model.save_pretrained(output)
+    hf.tokenizer.save_pretrained(str(output))
+    history: Sequence[Dict[str, Any]] = trainer.state.log_history  # type: ignore[attr-defined]
+    with (output / "loss_log.jsonl").open("w", encoding="utf8") as file_:
+        for entry in history:
+            file_.write(json.dumps(entry) + "\n")
+    n_seen = settings.max_steps * settings.batch_size * settings.gradient_accumulation_steps
+    tokens_per_block = blocks.n_tokens / len(blocks)
+    losses = [entry["loss"] for entry in history if "loss" in entry]
+    return {
+        "train_loss": result.training_loss,
+        "first_logged_loss": losses[0] if losses else None,
+        "last_logged_loss": losses[-1] if losses else None,
+        "tokens_per_second": n_seen * tokens_per_block / elapsed,
+        "blocks": len(blocks),
+        "mlm_head_loaded": mlm_head_present(base),
+        "sbo_head_loaded": sbo_loaded,
+    }

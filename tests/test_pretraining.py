@@ -1,0 +1,164 @@
+"""SpanBERT pretraining: masking statistics, SBO targets, heads, loss, checkpoint in spaCy."""
+
+import random
+from pathlib import Path
+from typing import List
+
+import numpy
+import pytest
+import spacy
+import torch
+from transformers import AutoModelForMaskedLM, BertTokenizerFast
+
+from spacy_spanbert.pretraining import (
+    PretrainingSettings,
+    SpanBertForPreTraining,
+    SpanMaskingCollator,
+    TokenBlocks,
+    pretrain,
+    sbo_targets,
+)
+from spacy_spanbert.pretraining.masking import _runs
+
+from .util import WORDS, transformer_config
+
+
+def random_texts(n_words: int, seed: int = 0) -> List[str]:
+    """Known words and made-up words (which split into several wordpieces)."""
+    rng = random.Random(seed)
+    words = [
+        rng.choice(WORDS)
+        if rng.random() < 0.6
+        else "".join(rng.choices("abcdefgh", k=rng.randint(2, 6)))
+        for _ in range(n_words)
+    ]
+    return [" ".join(words[i : i + 40]) for i in range(0, n_words, 40)]
+
+
+@pytest.fixture(scope="module")
+def tokenizer(tiny_bert: Path) -> BertTokenizerFast:
+    return BertTokenizerFast.from_pretrained(str(tiny_bert))
+
+
+@pytest.fixture(scope="module")
+def masked_blocks(tokenizer: BertTokenizerFast):
+    blocks = TokenBlocks(random_texts(60000), tokenizer, max_length=512)
+    collator = SpanMaskingCollator(tokenizer, seed=0)
+    results = [
+        (block, *collator.mask(numpy.array(block["input_ids"]), block["word_ids"]))
+        for block in blocks
+    ]
+    return blocks, results
+
+
+def test_masked_share_span_length_and_80_10_10(tokenizer, masked_blocks) -> None:
+    blocks, results = masked_blocks
+    n_tokens = sum(len(b["input_ids"]) - 2 for b in blocks)
+    assert n_tokens > 100_000
+    n_masked = sum(int((labels != -100).sum()) for _, _, labels, _ in results)
+    assert n_masked / n_tokens == pytest.approx(0.15, abs=0.005)
+    span_words, kinds = [], {"mask": 0, "random": 0, "same": 0}
+    for block, masked, labels, spans in results:
+        ids = numpy.array(block["input_ids"])
+        for start, last in spans:
+            span_words.append(len({block["word_ids"][i] for i in range(start, last + 1)}))
+            if (masked[start : last + 1] == tokenizer.mask_token_id).all():
+                kinds["mask"] += 1
+            elif (masked[start : last + 1] == ids[start : last + 1]).all():
+                kinds["same"] += 1
+            else:
+                kinds["random"] += 1
+    n_spans = len(span_words)
+    # geometric(0.2) clipped at 10 has mean 3.8 words; merging touching spans adds a little
+    assert 3.4 <= numpy.mean(span_words) <= 4.6
+    assert kinds["mask"] / n_spans == pytest.approx(0.8, abs=0.03)
+    assert kinds["random"] / n_spans == pytest.approx(0.1, abs=0.03)
+    assert kinds["same"] / n_spans == pytest.approx(0.1, abs=0.03)
+
+
+def test_spans_never_split_words_nor_touch_special_tokens(masked_blocks) -> None:
+    _, results = masked_blocks
+    for block, masked, labels, spans in results:
+        word_ids = block["word_ids"]
+        assert labels[0] == -100 and labels[-1] == -100
+        assert masked[0] == block["input_ids"][0] and masked[-1] == block["input_ids"][-1]
+        for start, last in spans:
+            assert word_ids[start] is not None and word_ids[last] is not None
+            assert word_ids[start - 1] != word_ids[start]
+            assert last + 1 == len(word_ids) or word_ids[last + 1] != word_ids[last]
+
+
+def test_padding_is_never_masked(tokenizer) -> None:
+    collator = SpanMaskingCollator(tokenizer, seed=1)
+    short = {"input_ids": [2, 10, 11, 3], "word_ids": [None, 0, 1, None]}
+    long = {"input_ids": [2] + [10] * 30 + [3], "word_ids": [None, *range(30), None]}
+    batch = collator([short, long])
+    assert (batch["labels"][0, 4:] == -100).all()
+    assert (batch["input_ids"][0, 4:] == tokenizer.pad_token_id).all()
+    assert (batch["attention_mask"][0] == torch.tensor([1] * 4 + [0] * 28)).all()
+
+
+def test_sbo_targets_by_hand() -> None:
+    # [CLS] a b c d e f [SEP]: spans (2,3) and (6,6) and (1,1)
+    left, right, position = sbo_targets([(2, 3), (6, 6), (1, 1)], length=8, max_targets=15)
+    assert left.tolist() == [-1, -1, 1, 1, -1, -1, -1, -1]
+    assert right.tolist() == [-1, -1, 4, 4, -1, -1, -1, -1]
+    assert position.tolist() == [-1, -1, 0, 1, -1, -1, -1, -1]
+    # (1,1) touches [CLS] and (6,6) touches [SEP]: SBO skipped; at most max_targets per span
+    left, _, position = sbo_targets([(2, 20)], length=30, max_targets=15)
+    assert position.tolist()[2:17] == list(range(15)) and position[17] == -1 and left[2] == 1
+
+
+def test_runs_merge_overlapping_and_touching() -> None:
+    assert _runs(numpy.array([0, 1, 1, 0, 1, 1, 1, 0, 1], dtype=bool)) == [(1, 2), (4, 6), (8, 8)]
+
+
+def test_heads_initialise_when_absent_and_load_when_present(
+    tiny_bert: Path, tmp_path: Path
+) -> None:
+    model = SpanBertForPreTraining(AutoModelForMaskedLM.from_pretrained(str(tiny_bert)))
+    mlm = model.masked_lm
+    assert (
+        mlm.get_output_embeddings().weight.data_ptr()
+        == mlm.get_input_embeddings().weight.data_ptr()
+    )
+    assert not model.load_sbo_head(tiny_bert)
+    with torch.no_grad():
+        model.sbo.bias.fill_(0.25)
+        mlm.cls.predictions.bias.fill_(0.5)
+    model.save_pretrained(tmp_path)
+    reloaded = SpanBertForPreTraining(AutoModelForMaskedLM.from_pretrained(str(tmp_path)))
+    assert reloaded.load_sbo_head(tmp_path)
+    assert torch.allclose(reloaded.sbo.bias, torch.tensor(0.25))
+    assert torch.allclose(reloaded.masked_lm.cls.predictions.bias, torch.tensor(0.5))
+
+
+def test_pretraining_loss_falls_and_checkpoint_loads_in_spacy(
+    tiny_spanbert: Path, tmp_path: Path
+) -> None:
+    settings = PretrainingSettings(
+        max_steps=40,
+        batch_size=8,
+        max_length=64,
+        learning_rate=3e-3,
+        warmup_ratio=0.0,
+        logging_steps=5,
+        save_steps=1000,
+    )
+    texts = random_texts(2000, seed=3) * 2
+    summary = pretrain(
+        tiny_spanbert / "model",
+        texts,
+        tmp_path / "out",
+        tokenizer_path=tiny_spanbert / "tokenizer",
+        settings=settings,
+    )
+    assert summary["last_logged_loss"] < summary["first_logged_loss"] * 0.8
+    assert not summary["mlm_head_loaded"] and not summary["sbo_head_loaded"]
+    assert (tmp_path / "out" / "loss_log.jsonl").is_file()
+    nlp = spacy.blank("en")
+    nlp.add_pipe("transformer", config=transformer_config(tmp_path / "out"))
+    nlp.initialize()
+    # cased SpanBERT-layout vocabulary stays cased through pretraining
+    assert nlp.get_pipe("transformer").model.tokenizer.tokenize("Paris") == ["Paris"]
+    assert nlp("Anna Smith works in Paris .")._.trf_data is not None
