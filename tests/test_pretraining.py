@@ -58,7 +58,7 @@ def test_masked_share_span_length_and_80_10_10(tokenizer, masked_blocks) -> None
     n_masked = sum(int((labels != -100).sum()) for _, _, labels, _ in results)
     assert n_masked / n_tokens == pytest.approx(0.15, abs=0.005)
     span_words, kinds = [], {"mask": 0, "random": 0, "same": 0}
-    for block, masked, labels, spans in results:
+    for block, masked, _, spans in results:
         ids = numpy.array(block["input_ids"])
         for start, last in spans:
             span_words.append(len({block["word_ids"][i] for i in range(start, last + 1)}))
