@@ -5,9 +5,10 @@ words; spans start at word boundaries and are drawn until 15% of the wordpieces 
 (overlapping or touching spans merge; a span that would overshoot the budget is
 shortened word by word, as SpanBERT's code truncates its last span). Each span gets one
 draw: 80% all ``[MASK]``, 10% every token a random token, 10% unchanged. Special tokens
-and padding are never masked. Besides ``input_ids`` and ``labels`` (-100 where no loss is taken), the collator returns what the span
-boundary objective needs: for each masked token, the positions of the two tokens just outside
-its span and its position inside the span (-1 where SBO is skipped).
+and padding are never masked. Besides ``input_ids`` and ``labels`` (-100 where no loss is
+taken), the collator returns what the span boundary objective needs: for each masked token,
+the positions of the two tokens just outside its span and its position inside the span (-1
+where SBO is skipped).
 """
 
 from dataclasses import dataclass, field
