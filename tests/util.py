@@ -40,6 +40,7 @@ def write_tiny_bert(
     spanbert_layout: like SpanBERT's release: fp16 pytorch_model.bin, config.json without
     model_type, no tokenizer files (the vocab goes to ``tokenizer_dir``).
     """
+    import torch
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
     vocab_path = write_vocab((tokenizer_dir or directory) / "vocab.txt", WORDS, cased)
@@ -52,6 +53,7 @@ def write_tiny_bert(
         intermediate_size=64,
         max_position_embeddings=512,
     )
+    torch.manual_seed(0)  # the same weights whichever test writes the checkpoint first
     model = BertModel(config)
     if spanbert_layout:
         model.half().save_pretrained(str(directory), safe_serialization=False)
