@@ -121,6 +121,11 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "work" / "conll2003")
     parser.add_argument("--systems", default="spanbert_ner,spacy_ner,spacy_spancat")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--reuse-models",
+        action="store_true",
+        help="evaluate the model-last already trained by an earlier run of the same mode",
+    )
     args = parser.parse_args()
     mode = "quick" if args.quick else "full"
     n_train, n_dev, steps = (2000, 500, 120) if args.quick else (0, 1000, 450)
@@ -141,7 +146,9 @@ def main() -> None:
         sys_overrides = dict(overrides)
         key = "spans_sc_f" if system == "spacy_spancat" else "ents_f"
         sys_overrides["training.score_weights"] = f'{{"{key}": 1.0}}'
-        model_dir = train(config, work / system, sys_overrides)
+        model_dir = work / system / "model-last"
+        if not (args.reuse_models and model_dir.is_dir()):
+            model_dir = train(config, work / system, sys_overrides)
         pipelines[system] = spacy.load(model_dir)
         systems[system] = evaluate(system, pipelines[system], splits["test"], scores_key)
         if system == "spanbert_ner":
