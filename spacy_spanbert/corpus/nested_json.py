@@ -1,0 +1,70 @@
+"""Nested NER in JSON lines (GENIA as in ../shared/data/genia/jsonl) -> ``doc.spans[key]``.
+
+One record per line: ``{"tokens": [...], "entity_mentions": [{"start", "end",
+"entity_type"}, ...]}``, token offsets with ``end`` exclusive. Every mention goes into
+``doc.spans[spans_key]``; the outermost non-overlapping ones (longest first) also go into
+``doc.ents``, and the summary counts the mentions that could not (``not_in_ents``).
+"""
+
+import json
+from pathlib import Path
+from typing import List, Optional, Tuple, Union
+
+from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
+from spacy.vocab import Vocab
+
+from .errors import CorpusError, read_lines
+from .summary import CorpusSummary
+
+
+def read_nested_json(
+    path: Union[str, Path],
+    vocab: Vocab,
+    *,
+    spans_key: str = "sc",
+    summary: Optional[CorpusSummary] = None,
+) -> List[Doc]:
+    """Read a nested-NER JSON-lines file; one Doc per record."""
+    path = Path(path)
+    summary = summary if summary is not None else CorpusSummary(str(path))
+    docs = []
+    for line_no, line in read_lines(path):
+        if not line.strip():
+            continue
+        tokens, mentions = _parse_record(path, line_no, line)
+        doc = Doc(vocab, words=tokens)
+        spans = [Span(doc, start, end, label=label) for start, end, label in mentions]
+        doc.spans[spans_key] = spans
+        doc.ents = filter_spans(spans)
+        summary.not_in_ents += len(spans) - len(doc.ents)
+        summary.count_doc(doc, spans_key=spans_key)
+        docs.append(doc)
+    return docs
+
+
+def _parse_record(path: Path, line_no: int, line: str) -> Tuple[List[str], List[Tuple[int, int, str]]]:
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as err:
+        raise CorpusError(path, line_no, f"one JSON object per line ({err.msg})", line[:60]) from err
+    tokens = record.get("tokens") if isinstance(record, dict) else None
+    if not isinstance(tokens, list) or not all(isinstance(t, str) and t for t in tokens):
+        raise CorpusError(path, line_no, '"tokens": a list of non-empty strings', line[:60])
+    mentions = []
+    for i, mention in enumerate(record.get("entity_mentions", [])):
+        try:
+            start, end, label = int(mention["start"]), int(mention["end"]), str(mention["entity_type"])
+        except (KeyError, TypeError, ValueError) as err:
+            raise CorpusError(
+                path, line_no, f'mention {i} with "start", "end" and "entity_type"', str(mention)
+            ) from err
+        if not 0 <= start < end <= len(tokens):
+            raise CorpusError(
+                path,
+                line_no,
+                f"mention {i} within the sentence's {len(tokens)} tokens (0 <= start < end)",
+                f"start={start}, end={end}",
+            )
+        mentions.append((start, end, label))
+    return tokens, mentions
