@@ -129,7 +129,9 @@ def _make_doc(
     summary: CorpusSummary,
 ) -> Doc:
     words = [w for sent in sentences for w in sent.words]
-    sent_starts: List[Optional[bool]] = [i == 0 for sent in sentences for i in range(len(sent.words))]
+    sent_starts: List[Optional[bool]] = [
+        i == 0 for sent in sentences for i in range(len(sent.words))
+    ]
     doc = Doc(vocab, words=words, sent_starts=sent_starts)  # type: ignore[arg-type]
     ents = []
     offset = 0

@@ -28,6 +28,9 @@ def read_lines(path: Union[str, Path]) -> Iterator[Tuple[int, str]]:
                 line = raw.decode("utf8")
             except UnicodeDecodeError as err:
                 raise CorpusError(
-                    path, line_no, "UTF-8 text", f"byte {raw[err.start]:#x} at column {err.start + 1}"
+                    path,
+                    line_no,
+                    "UTF-8 text",
+                    f"byte {raw[err.start]:#x} at column {err.start + 1}",
                 ) from err
             yield line_no, line.rstrip("\r\n")

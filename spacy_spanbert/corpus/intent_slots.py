@@ -41,20 +41,28 @@ def read_intent_slots(
     for name in ("seq.out", "label"):
         if len(lines[name]) != n_in:
             raise CorpusError(
-                files[name], min(len(lines[name]), n_in) + 1, f"{n_in} lines, as in seq.in",
+                files[name],
+                min(len(lines[name]), n_in) + 1,
+                f"{n_in} lines, as in seq.in",
                 f"{len(lines[name])} lines",
             )
     all_intents = sorted(set(intents or []) | {i for lab in lines["label"] for i in lab.split("#")})
     docs = []
-    for i, (words, tags, label) in enumerate(zip(lines["seq.in"], lines["seq.out"], lines["label"])):
+    for i, (words, tags, label) in enumerate(
+        zip(lines["seq.in"], lines["seq.out"], lines["label"])
+    ):
         words_list, tags_list = words.split(), tags.split()
         if len(words_list) != len(tags_list):
             raise CorpusError(
-                files["seq.out"], i + 1, f"{len(words_list)} tags, one per token of seq.in line {i + 1}",
+                files["seq.out"],
+                i + 1,
+                f"{len(words_list)} tags, one per token of seq.in line {i + 1}",
                 f"{len(tags_list)} tags",
             )
         doc = Doc(vocab, words=words_list)
-        spans = decode_tags(tags_list, "iob2", files["seq.out"], [i + 1] * len(tags_list), lenient, summary)
+        spans = decode_tags(
+            tags_list, "iob2", files["seq.out"], [i + 1] * len(tags_list), lenient, summary
+        )
         doc.spans[spans_key] = [Span(doc, s, e, label=lab) for s, e, lab in spans]
         doc.ents = list(doc.spans[spans_key])
         present = set(label.split("#"))

@@ -43,18 +43,26 @@ def read_nested_json(
     return docs
 
 
-def _parse_record(path: Path, line_no: int, line: str) -> Tuple[List[str], List[Tuple[int, int, str]]]:
+def _parse_record(
+    path: Path, line_no: int, line: str
+) -> Tuple[List[str], List[Tuple[int, int, str]]]:
     try:
         record = json.loads(line)
     except json.JSONDecodeError as err:
-        raise CorpusError(path, line_no, f"one JSON object per line ({err.msg})", line[:60]) from err
+        raise CorpusError(
+            path, line_no, f"one JSON object per line ({err.msg})", line[:60]
+        ) from err
     tokens = record.get("tokens") if isinstance(record, dict) else None
     if not isinstance(tokens, list) or not all(isinstance(t, str) and t for t in tokens):
         raise CorpusError(path, line_no, '"tokens": a list of non-empty strings', line[:60])
     mentions = []
     for i, mention in enumerate(record.get("entity_mentions", [])):
         try:
-            start, end, label = int(mention["start"]), int(mention["end"]), str(mention["entity_type"])
+            start, end, label = (
+                int(mention["start"]),
+                int(mention["end"]),
+                str(mention["entity_type"]),
+            )
         except (KeyError, TypeError, ValueError) as err:
             raise CorpusError(
                 path, line_no, f'mention {i} with "start", "end" and "entity_type"', str(mention)

@@ -36,22 +36,35 @@ def read_relations_json(
         raise CorpusError(path, err.lineno, f"a JSON list of records ({err.msg})") from err
     if not isinstance(records, list):
         raise CorpusError(path, 1, "a JSON list of records", type(records).__name__)
-    return [_make_doc(vocab, path, i, record, spans_key, summary) for i, record in enumerate(records)]
+    return [
+        _make_doc(vocab, path, i, record, spans_key, summary) for i, record in enumerate(records)
+    ]
 
 
 def _make_doc(
-    vocab: Vocab, path: Path, index: int, record: Dict[str, Any], spans_key: str, summary: CorpusSummary
+    vocab: Vocab,
+    path: Path,
+    index: int,
+    record: Dict[str, Any],
+    spans_key: str,
+    summary: CorpusSummary,
 ) -> Doc:
     where = f"record {index}"
     tokens = record.get("tokens") if isinstance(record, dict) else None
-    if not isinstance(tokens, list) or not tokens or not all(isinstance(t, str) and t for t in tokens):
+    if (
+        not isinstance(tokens, list)
+        or not tokens
+        or not all(isinstance(t, str) and t for t in tokens)
+    ):
         raise CorpusError(path, index, f'{where}: "tokens", a list of non-empty strings')
     doc = Doc(vocab, words=tokens)
     entities: Dict[tuple, Span] = {}
     for start, end, label in record.get("entities", []):
         if not 0 <= start < end <= len(tokens):
             raise CorpusError(
-                path, index, f"{where}: entity offsets within its {len(tokens)} tokens",
+                path,
+                index,
+                f"{where}: entity offsets within its {len(tokens)} tokens",
                 f"[{start}, {end}, {label}]",
             )
         entities[(start, end)] = Span(doc, start, end, label=label)
@@ -63,7 +76,9 @@ def _make_doc(
         if head is None or tail is None:
             missing = [h_start, h_end] if head is None else [t_start, t_end]
             raise CorpusError(
-                path, index, f"{where}: relation '{label}' between annotated entities",
+                path,
+                index,
+                f"{where}: relation '{label}' between annotated entities",
                 f"no entity at tokens {missing}",
             )
         relations.append(Relation(head, label, tail))

@@ -49,9 +49,7 @@ class CorpusSummary:
 
     def print(self) -> None:
         msg.divider(self.source)
-        msg.info(
-            f"{self.documents} documents, {self.sentences} sentences, {self.tokens} tokens"
-        )
+        msg.info(f"{self.documents} documents, {self.sentences} sentences, {self.tokens} tokens")
         for name in ("entities", "spans", "relations", "cats"):
             counts: Counter = getattr(self, name)
             if counts:
