@@ -1,5 +1,6 @@
 """Shared pieces of the benchmark scripts: training runs, timing, memory, results files."""
 
+import argparse
 import datetime
 import json
 import os
@@ -17,6 +18,15 @@ from wasabi import msg
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = ROOT / "benchmarks" / "results"
 SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+def benchmark_parser(doc: str) -> argparse.ArgumentParser:
+    """Arguments every benchmark takes: --quick (a subset, minutes), --seed, --steps."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="subset of the data, minutes")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--steps", type=int, default=0, help="training steps (default: the mode's)")
+    return parser
 
 
 def machine() -> str:

@@ -9,11 +9,18 @@ slot right) side by side, beside JointBERT's published BERT-base figures for con
     python benchmarks/joint_intent_slots.py atis            # full training set, 600 steps
 """
 
-import argparse
 from typing import Any, Dict
 
 import spacy
-from common import ROOT, SHARED_DATA, save_docbin, train, training_overrides, write_results
+from common import (
+    ROOT,
+    SHARED_DATA,
+    benchmark_parser,
+    save_docbin,
+    train,
+    training_overrides,
+    write_results,
+)
 from spacy.scorer import Scorer
 from spacy.tokens import Doc
 from spacy.training import Example
@@ -55,13 +62,12 @@ def evaluate(nlp, gold_docs) -> Dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = benchmark_parser(__doc__)
     parser.add_argument("dataset", choices=sorted(JOINTBERT))
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     mode = "quick" if args.quick else "full"
     n_train, n_dev, steps = (2000, 300, 150) if args.quick else (0, 0, 600)
+    steps = args.steps or steps
     work = ROOT / "benchmarks" / "work" / args.dataset / mode
     nlp = spacy.blank("en")
     intents = sorted(

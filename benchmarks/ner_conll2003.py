@@ -9,7 +9,6 @@ bare encoder, and peak memory for one 20,000-word document.
     python benchmarks/ner_conll2003.py           # full training set, 450 steps (~3 epochs)
 """
 
-import argparse
 from pathlib import Path
 from typing import Any, Dict, List
 
@@ -17,6 +16,7 @@ import spacy
 from common import (
     ROOT,
     SHARED_DATA,
+    benchmark_parser,
     best_words_per_second,
     peak_memory_mb,
     save_docbin,
@@ -115,12 +115,10 @@ def evaluate(system: str, nlp: Language, test_docs: List, scores_key: str) -> Di
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="subset of the data, minutes")
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--data", type=Path, default=SHARED_DATA / "conll2003" / "iob2")
     parser.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "work" / "conll2003")
     parser.add_argument("--systems", default="spanbert_ner,spacy_ner,spacy_spancat")
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--reuse-models",
         action="store_true",
@@ -129,6 +127,7 @@ def main() -> None:
     args = parser.parse_args()
     mode = "quick" if args.quick else "full"
     n_train, n_dev, steps = (2000, 500, 120) if args.quick else (0, 1000, 450)
+    steps = args.steps or steps
     work = args.work / mode
     splits = prepare(args.data, work, n_train, n_dev)
     n_train_sents = sum(len(list(d.sents)) for d in splits["train"])

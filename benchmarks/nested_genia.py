@@ -8,7 +8,6 @@ overall and per entity type (DNA, RNA, protein, cell_line, cell_type) and words/
     python benchmarks/nested_genia.py           # full training set, 600 steps
 """
 
-import argparse
 from pathlib import Path
 from typing import Any, Dict
 
@@ -16,6 +15,7 @@ import spacy
 from common import (
     ROOT,
     SHARED_DATA,
+    benchmark_parser,
     best_words_per_second,
     save_docbin,
     train,
@@ -37,14 +37,13 @@ MAX_WIDTH = 12  # covers all but a handful of GENIA mentions (the rest are count
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--data", type=Path, default=SHARED_DATA / "genia" / "jsonl")
     parser.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "work" / "genia")
-    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     mode = "quick" if args.quick else "full"
     n_train, n_dev, steps = (3000, 300, 150) if args.quick else (0, 500, 600)
+    steps = args.steps or steps
     work = args.work / mode
     nlp = spacy.blank("en")
     splits = {}

@@ -9,13 +9,13 @@
     python benchmarks/pretrain_wnut17.py           # 1000 pretraining steps, 400 NER steps
 """
 
-import argparse
 from typing import Any, Dict
 
 import spacy
 from common import (
     ROOT,
     SHARED_DATA,
+    benchmark_parser,
     minilm_path,
     save_docbin,
     train,
@@ -39,12 +39,13 @@ FILES = {
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--seed", type=int, default=0)
+    parser = benchmark_parser(__doc__)
+    parser.add_argument("--pretrain-steps", type=int, default=0, help="default: the mode's")
     args = parser.parse_args()
     mode = "quick" if args.quick else "full"
     pretrain_steps, steps = (100, 150) if args.quick else (1000, 400)
+    steps = args.steps or steps
+    pretrain_steps = args.pretrain_steps or pretrain_steps
     work = ROOT / "benchmarks" / "work" / "wnut17" / mode
     nlp = spacy.blank("en")
     splits = {

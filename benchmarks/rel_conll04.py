@@ -6,10 +6,16 @@ published figures (BERT-base cased) for context.
     python benchmarks/rel_conll04.py           # full training set (922 sentences), 800 steps
 """
 
-import argparse
-
 import spacy
-from common import ROOT, SHARED_DATA, save_docbin, train, training_overrides, write_results
+from common import (
+    ROOT,
+    SHARED_DATA,
+    benchmark_parser,
+    save_docbin,
+    train,
+    training_overrides,
+    write_results,
+)
 from spacy.scorer import Scorer
 from spacy.tokens import Doc
 from spacy.training import Example
@@ -24,12 +30,11 @@ SPERT = {"ents_f1": 0.8894, "rel_f1": 0.7147}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--seed", type=int, default=0)
+    parser = benchmark_parser(__doc__)
     args = parser.parse_args()
     mode = "quick" if args.quick else "full"
     n_train, steps = (300, 150) if args.quick else (0, 800)
+    steps = args.steps or steps
     work = ROOT / "benchmarks" / "work" / "conll04" / mode
     nlp = spacy.blank("en")
     splits = {}
