@@ -1,7 +1,7 @@
 """SNIPS / ATIS: joint sentence (intent) + span (slot) training vs each head alone.
 
 Three pipelines from configs/joint.cfg on the same encoder (all-MiniLM-L6-v2), data, steps
-and seed: (a) joint: transformer + spanbert_ner + textcat_multilabel, (b) spans_only,
+and seed: (a) joint: transformer + spanbert_ner + spanbert_textcat, (b) spans_only,
 (c) sentence_only. Prints intent accuracy, slot F1 and sentence accuracy (intent and every
 slot right) side by side, beside JointBERT's published BERT-base figures for context.
 
@@ -35,7 +35,7 @@ JOINTBERT = {
     "snips": {"intent_accuracy": 0.986, "slot_f1": 0.970, "sentence_accuracy": 0.928},
     "atis": {"intent_accuracy": 0.975, "slot_f1": 0.961, "sentence_accuracy": 0.882},
 }
-HEADS = {"joint": None, "spans_only": "textcat_multilabel", "sentence_only": "spanbert_ner"}
+HEADS = {"joint": None, "spans_only": "spanbert_textcat", "sentence_only": "spanbert_ner"}
 
 
 def without(config: Config, component: str) -> Config:
@@ -53,7 +53,7 @@ def evaluate(nlp, gold_docs) -> Dict[str, Any]:
         result["slot_f1"] = Scorer.score_spans(
             examples, "spans_sc", getter=lambda doc, _: doc.spans.get("sc", []), allow_overlap=True
         )["spans_sc_f"]
-    if "textcat_multilabel" in nlp.pipe_names:
+    if "spanbert_textcat" in nlp.pipe_names:
         joint = score_sentence_and_spans(examples, spans_key="sc")
         result["intent_accuracy"] = joint["intent_acc"]
         if "spanbert_ner" in nlp.pipe_names:

@@ -1,5 +1,6 @@
-"""A sentence-level head (spaCy's textcat_multilabel) trained jointly with spanbert_ner on one
-shared encoder, each head's gradient into the encoder weighted by its listener's grad_factor."""
+"""The sentence-level head (spanbert_textcat: spaCy's textcat_multilabel) trained jointly with
+spanbert_ner on one shared encoder, each head's gradient into the encoder weighted by its
+listener's grad_factor."""
 
 from pathlib import Path
 from typing import List, Optional
@@ -30,25 +31,36 @@ def listener(grad_factor: float) -> dict:
     }
 
 
+POOLING = {
+    "first+mean": {
+        "@architectures": "spacy.TextCatReduce.v1",
+        "exclusive_classes": False,
+        "use_reduce_first": True,
+        "use_reduce_last": False,
+        "use_reduce_max": False,
+        "use_reduce_mean": True,
+    },
+    "attention": {
+        "@architectures": "spacy.TextCatParametricAttention.v1",
+        "exclusive_classes": True,
+    },
+}
+
+
 def make_joint_nlp(
-    encoder: Path, spans_weight: Optional[float] = 1.0, sentence_weight: Optional[float] = 1.0
+    encoder: Path,
+    spans_weight: Optional[float] = 1.0,
+    sentence_weight: Optional[float] = 1.0,
+    pooling: str = "first+mean",
 ) -> Language:
-    """transformer + spanbert_ner and/or textcat_multilabel (None leaves that head out)."""
+    """transformer + spanbert_ner and/or spanbert_textcat (None leaves that head out)."""
     nlp = spacy.blank("en")
     nlp.add_pipe("transformer", config=transformer_config(encoder))
     if spans_weight is not None:
         nlp.add_pipe("spanbert_ner", config={"model": {"tok2vec": listener(spans_weight)}})
     if sentence_weight is not None:
-        textcat_model = {
-            "@architectures": "spacy.TextCatReduce.v1",
-            "exclusive_classes": False,
-            "use_reduce_first": True,
-            "use_reduce_last": False,
-            "use_reduce_max": False,
-            "use_reduce_mean": True,
-            "tok2vec": listener(sentence_weight),
-        }
-        nlp.add_pipe("textcat_multilabel", config={"model": textcat_model})
+        textcat_model = {**POOLING[pooling], "tok2vec": listener(sentence_weight)}
+        nlp.add_pipe("spanbert_textcat", config={"model": textcat_model})
     return nlp
 
 
@@ -78,8 +90,9 @@ def train(nlp: Language, n_iter: int, same_heads_as: Optional[Language] = None) 
     return examples
 
 
-def test_overfitting_IO_cats_and_spans(tiny_bert: Path, tmp_path: Path) -> None:
-    nlp = make_joint_nlp(tiny_bert)
+@pytest.mark.parametrize("pooling", sorted(POOLING))
+def test_overfitting_IO_cats_and_spans(tiny_bert: Path, tmp_path: Path, pooling: str) -> None:
+    nlp = make_joint_nlp(tiny_bert, pooling=pooling)
     examples = train(nlp, 80)
     for text, intent, slots in DATA:
         doc = nlp(text)
@@ -98,6 +111,7 @@ def test_overfitting_IO_cats_and_spans(tiny_bert: Path, tmp_path: Path) -> None:
         spans = [(s.start, s.end, s.label_) for s in doc.spans["sc"]]
         assert [(s.start, s.end, s.label_) for s in doc2.spans["sc"]] == spans
     assert reloaded.evaluate(examples)["sentence_acc"] == 1.0
+    assert reloaded.get_pipe("spanbert_textcat").cfg["learn_rate_scale"] == 10.0
 
 
 def encoder_weights(nlp: Language) -> List[torch.Tensor]:

@@ -1,0 +1,106 @@
+"""The sentence-level head: spaCy's multi-label text classifier (``doc.cats``) reading the
+shared encoder, its own weights updated at ``learn_rate_scale`` times the optimizer's rate.
+
+Everything but the update is spaCy's ``textcat_multilabel``: pooling comes from spaCy's text
+classification architectures (``spacy.TextCatReduce.v1``: first token, mean, max, last;
+``spacy.TextCatParametricAttention.v1``: attention pooling), ``exclusive_classes`` picks a
+softmax or independent sigmoids, and the scores are spaCy's ``cats_*``.
+"""
+
+from typing import Any, Callable, Optional
+
+from spacy.language import Language
+from spacy.pipeline.textcat_multilabel import (
+    MultiLabel_TextCategorizer,
+    textcat_multilabel_score,
+)
+from spacy.vocab import Vocab
+from thinc.api import Config, Model, Optimizer
+
+from .learn_rate import finish_update_scaled
+
+default_model_config = """
+[model]
+@architectures = "spacy.TextCatReduce.v1"
+exclusive_classes = false
+use_reduce_first = true
+use_reduce_last = false
+use_reduce_max = false
+use_reduce_mean = true
+
+[model.tok2vec]
+@architectures = "spacy-transformers.TransformerListener.v1"
+grad_factor = 1.0
+upstream = "*"
+
+[model.tok2vec.pooling]
+@layers = "reduce_mean.v1"
+"""
+DEFAULT_SENTENCE_MODEL = Config().from_str(default_model_config)["model"]
+
+
+@Language.factory(
+    "spanbert_textcat",
+    assigns=["doc.cats"],
+    default_config={
+        "model": DEFAULT_SENTENCE_MODEL,
+        "threshold": 0.5,
+        "learn_rate_scale": 10.0,
+        "scorer": {"@scorers": "spacy.textcat_multilabel_scorer.v2"},
+    },
+    default_score_weights={
+        "cats_score": 1.0,
+        "cats_score_desc": None,
+        "cats_micro_p": None,
+        "cats_micro_r": None,
+        "cats_micro_f": None,
+        "cats_macro_p": None,
+        "cats_macro_r": None,
+        "cats_macro_f": None,
+        "cats_macro_auc": None,
+        "cats_f_per_type": None,
+    },
+)
+def make_sentence_classifier(
+    nlp: Language,
+    name: str,
+    model: Model,
+    threshold: float,
+    learn_rate_scale: float,
+    scorer: Optional[Callable],
+) -> "SentenceClassifier":
+    """Create a ``spanbert_textcat`` component (see SentenceClassifier)."""
+    return SentenceClassifier(
+        nlp.vocab,
+        model,
+        name,
+        threshold=threshold,
+        learn_rate_scale=learn_rate_scale,
+        scorer=scorer,
+    )
+
+
+class SentenceClassifier(MultiLabel_TextCategorizer):
+    """spaCy's ``textcat_multilabel`` with a learning-rate multiplier for its own weights.
+
+    On a shared pretrained encoder trained at a small rate (1e-4), a freshly initialized
+    classifier moves about one learning rate per Adam step; ``learn_rate_scale`` lets it
+    keep up with the span heads (which have the same setting) within a short training.
+    """
+
+    def __init__(
+        self,
+        vocab: Vocab,
+        model: Model,
+        name: str = "spanbert_textcat",
+        *,
+        threshold: float = 0.5,
+        learn_rate_scale: float = 1.0,
+        scorer: Optional[Callable[..., Any]] = textcat_multilabel_score,
+    ) -> None:
+        super().__init__(vocab, model, name, threshold=threshold, scorer=scorer)
+        self.cfg["learn_rate_scale"] = learn_rate_scale
+
+    def finish_update(self, sgd: Optimizer) -> None:
+        """Update this component's weights, at ``learn_rate_scale`` times the base rate."""
+        finish_update_scaled(self.model, sgd, float(self.cfg["learn_rate_scale"]))
