@@ -40,10 +40,9 @@ def main() -> None:
                     for n in systems
                 ]
                 print(f"| {label} | " + " | ".join(cells) + " |")
-        if "peak_memory_mb_20k_words" in result:
-            print(
-                f"\nPeak memory, one 20,000-word document: {result['peak_memory_mb_20k_words']} MB"
-            )
+        extras = {k: v for k, v in result.items() if isinstance(v, (int, float))}
+        if extras:
+            print("\n" + "; ".join(f"{k.replace('_', ' ')}: {_fmt(v)}" for k, v in extras.items()))
         print()
 
 
