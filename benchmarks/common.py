@@ -142,7 +142,8 @@ def peak_memory_mb(model_dir: Path, n_words: int, words: List[str]) -> float:
 
 
 def write_results(name: str, mode: str, payload: Dict[str, Any]) -> Path:
-    """Write benchmarks/results/<name>.json (or <name>-quick.json) in BENCHMARKS.md's shape."""
+    """Write benchmarks/results/<name>.json in BENCHMARKS.md's shape (``mode`` inside says
+    quick or full); a quick run writes <name>-quick.json instead of replacing a full run."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     result = {
         "benchmark": name,
@@ -154,7 +155,9 @@ def write_results(name: str, mode: str, payload: Dict[str, Any]) -> Path:
         ),
     }
     result.update(payload)
-    path = RESULTS_DIR / (f"{name}.json" if mode == "full" else f"{name}-{mode}.json")
+    path = RESULTS_DIR / f"{name}.json"
+    if mode != "full" and path.exists() and json.loads(path.read_text())["mode"] == "full":
+        path = RESULTS_DIR / f"{name}-{mode}.json"  # a quick run never replaces a full one
     path.write_text(json.dumps(result, indent=2) + "\n")
     msg.good(f"Wrote {path.relative_to(ROOT)}")
     return path
