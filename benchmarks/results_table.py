@@ -1,9 +1,11 @@
-"""Print the README's results table (Markdown) from benchmarks/results/*.json.
+"""Print the README's results tables (Markdown) from benchmarks/results/*.json.
 
-python benchmarks/results_table.py
+python benchmarks/results_table.py                 # every results file
+python benchmarks/results_table.py nested-genia    # the files whose name starts so
 """
 
 import json
+import sys
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -11,7 +13,8 @@ ORDER = ("f1", "precision", "recall", "intent_accuracy", "slot_f1", "sentence_ac
 
 
 def main() -> None:
-    for path in sorted(RESULTS.glob("*.json")):
+    prefixes = sys.argv[1:] or [""]
+    for path in sorted(p for prefix in prefixes for p in RESULTS.glob(f"{prefix}*.json")):
         result = json.loads(path.read_text())
         train = result.get("train", {})
         print(
