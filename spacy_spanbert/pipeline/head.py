@@ -8,6 +8,17 @@ from thinc.api import Optimizer
 
 from .learn_rate import finish_update_scaled
 
+# Every head's default tok2vec: a listener to the shared `transformer` component, one vector
+# per token (the mean of its wordpieces). Appended to each head's default model config.
+SHARED_ENCODER_LISTENER = """[model.tok2vec]
+@architectures = "spacy-transformers.TransformerListener.v1"
+grad_factor = 1.0
+upstream = "*"
+
+[model.tok2vec.pooling]
+@layers = "reduce_mean.v1"
+"""
+
 
 class LabelledHead(TrainablePipe):
     """A TrainablePipe head on a shared encoder, with validated string labels."""

@@ -19,24 +19,19 @@ from thinc.api import Config, Model, Optimizer, set_dropout_rate
 from thinc.types import Floats2d, Ints2d, Ragged
 
 from ..relations import Relation, get_relations, set_relations
-from .head import LabelledHead
+from .head import SHARED_ENCODER_LISTENER, LabelledHead
 
-default_model_config = """
+default_model_config = (
+    """
 [model]
 @architectures = "spacy_spanbert.RelationModel.v1"
 hidden_width = 256
 scorer_width = 128
 width_embeddings = 16
 dropout = 0.1
-
-[model.tok2vec]
-@architectures = "spacy-transformers.TransformerListener.v1"
-grad_factor = 1.0
-upstream = "*"
-
-[model.tok2vec.pooling]
-@layers = "reduce_mean.v1"
 """
+    + SHARED_ENCODER_LISTENER
+)
 DEFAULT_RELATION_MODEL = Config().from_str(default_model_config)["model"]
 
 PairKey = Tuple[int, int, int, int]

@@ -17,9 +17,11 @@ from spacy.pipeline.textcat_multilabel import (
 from spacy.vocab import Vocab
 from thinc.api import Config, Model, Optimizer
 
+from .head import SHARED_ENCODER_LISTENER
 from .learn_rate import finish_update_scaled
 
-default_model_config = """
+default_model_config = (
+    """
 [model]
 @architectures = "spacy.TextCatReduce.v1"
 exclusive_classes = false
@@ -27,15 +29,9 @@ use_reduce_first = true
 use_reduce_last = false
 use_reduce_max = false
 use_reduce_mean = true
-
-[model.tok2vec]
-@architectures = "spacy-transformers.TransformerListener.v1"
-grad_factor = 1.0
-upstream = "*"
-
-[model.tok2vec.pooling]
-@layers = "reduce_mean.v1"
 """
+    + SHARED_ENCODER_LISTENER
+)
 DEFAULT_SENTENCE_MODEL = Config().from_str(default_model_config)["model"]
 
 

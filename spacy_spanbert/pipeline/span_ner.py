@@ -24,9 +24,10 @@ from thinc.api import Config, Model, Optimizer, set_dropout_rate
 from thinc.types import Floats2d, Ints1d, Ragged
 
 from ..decoding import ScoredSpans, non_overlapping, spans_above_threshold
-from .head import LabelledHead
+from .head import SHARED_ENCODER_LISTENER, LabelledHead
 
-default_model_config = """
+default_model_config = (
+    """
 [model]
 @architectures = "spacy_spanbert.SpanBoundaryModel.v1"
 hidden_width = 256
@@ -34,15 +35,9 @@ scorer_width = 128
 width_embeddings = 16
 use_inside = false
 dropout = 0.1
-
-[model.tok2vec]
-@architectures = "spacy-transformers.TransformerListener.v1"
-grad_factor = 1.0
-upstream = "*"
-
-[model.tok2vec.pooling]
-@layers = "reduce_mean.v1"
 """
+    + SHARED_ENCODER_LISTENER
+)
 DEFAULT_SPAN_NER_MODEL = Config().from_str(default_model_config)["model"]
 DEFAULT_SPANS_KEY = "sc"
 
