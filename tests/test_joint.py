@@ -5,10 +5,12 @@ listener's grad_factor."""
 from pathlib import Path
 from typing import List, Optional
 
+import numpy
 import pytest
 import spacy
 import torch
 from spacy.language import Language
+from spacy.pipeline.textcat_multilabel import MultiLabel_TextCategorizer
 from spacy.training import Example
 from spacy.util import fix_random_seed
 
@@ -146,3 +148,15 @@ def test_both_weights_train_the_encoder_differently(tiny_bert: Path) -> None:
     assert any(
         not torch.equal(p, q) for p, q in zip(encoder_weights(joint), encoder_weights(spans_only))
     )
+
+
+def test_sentence_gradient_is_a_mean_over_docs(tiny_bert: Path) -> None:
+    """spaCy's textcat sums over docs; spanbert_textcat averages, like the span heads."""
+    nlp = make_joint_nlp(tiny_bert, spans_weight=None)
+    examples = train(nlp, 0)
+    textcat = nlp.get_pipe("spanbert_textcat")
+    scores = textcat.model.ops.asarray2f(numpy.full((len(examples), len(INTENTS)), 0.3, "f"))
+    _, d_mean = textcat.get_loss(examples, scores)
+    _, d_sum = MultiLabel_TextCategorizer.get_loss(textcat, examples, scores)
+    numpy.testing.assert_allclose(d_mean * len(examples), d_sum, rtol=1e-6)
+    assert float(abs(d_sum).sum()) > 0

@@ -1,5 +1,6 @@
 """The sentence-level head: spaCy's multi-label text classifier (``doc.cats``) reading the
-shared encoder, its own weights updated at ``learn_rate_scale`` times the optimizer's rate.
+shared encoder, its own weights updated at ``learn_rate_scale`` times the optimizer's rate,
+its gradient a mean over the batch's docs like the span heads' (means over candidates).
 
 Everything but the update is spaCy's ``textcat_multilabel``: pooling comes from spaCy's text
 classification architectures (``spacy.TextCatReduce.v1``: first token, mean, max, last;
@@ -7,15 +8,17 @@ classification architectures (``spacy.TextCatReduce.v1``: first token, mean, max
 softmax or independent sigmoids, and the scores are spaCy's ``cats_*``.
 """
 
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterable, Optional, Tuple, cast
 
 from spacy.language import Language
 from spacy.pipeline.textcat_multilabel import (
     MultiLabel_TextCategorizer,
     textcat_multilabel_score,
 )
+from spacy.training import Example
 from spacy.vocab import Vocab
 from thinc.api import Config, Model, Optimizer
+from thinc.types import Floats2d
 
 from .head import SHARED_ENCODER_LISTENER
 from .learn_rate import finish_update_scaled
@@ -77,11 +80,17 @@ def make_sentence_classifier(
 
 
 class SentenceClassifier(MultiLabel_TextCategorizer):
-    """spaCy's ``textcat_multilabel`` with a learning-rate multiplier for its own weights.
+    """spaCy's ``textcat_multilabel`` with two changes for training beside span heads on
+    one shared encoder.
 
-    On a shared pretrained encoder trained at a small rate (1e-4), a freshly initialized
-    classifier moves about one learning rate per Adam step; ``learn_rate_scale`` lets it
-    keep up with the span heads (which have the same setting) within a short training.
+    - ``learn_rate_scale``: on a pretrained encoder trained at a small rate (1e-4), a freshly
+      initialized classifier moves about one learning rate per Adam step; the multiplier lets
+      it keep up with the span heads (which have the same setting) within a short training.
+    - The gradient is the mean over the batch's docs. spaCy's textcat sums over docs, while
+      the span heads average over their candidates: on a batch of 200 utterances the summed
+      sentence gradient outweighed the span gradient in the encoder by orders of magnitude,
+      and joint training lost 31 points of slot F1 on SNIPS against the span head alone.
+      With both as means, loss weights of 1.0 and 1.0 mean comparable pulls on the encoder.
     """
 
     def __init__(
@@ -96,6 +105,14 @@ class SentenceClassifier(MultiLabel_TextCategorizer):
     ) -> None:
         super().__init__(vocab, model, name, threshold=threshold, scorer=scorer)
         self.cfg["learn_rate_scale"] = learn_rate_scale
+
+    # spaCy annotates the gradient as a float; it is the (docs, labels) array
+    def get_loss(  # type: ignore[override]
+        self, examples: Iterable[Example], scores: Floats2d
+    ) -> Tuple[float, Floats2d]:
+        """spaCy's loss; the gradient divided by the number of docs (a mean, not a sum)."""
+        loss, d_scores = super().get_loss(examples, scores)
+        return loss, cast(Floats2d, d_scores) / max(scores.shape[0], 1)
 
     def finish_update(self, sgd: Optimizer) -> None:
         """Update this component's weights, at ``learn_rate_scale`` times the base rate."""
