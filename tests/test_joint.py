@@ -95,7 +95,7 @@ def train(nlp: Language, n_iter: int, same_heads_as: Optional[Language] = None) 
 @pytest.mark.parametrize("pooling", sorted(POOLING))
 def test_overfitting_IO_cats_and_spans(tiny_bert: Path, tmp_path: Path, pooling: str) -> None:
     nlp = make_joint_nlp(tiny_bert, pooling=pooling)
-    examples = train(nlp, 80)
+    examples = train(nlp, 120)
     for text, intent, slots in DATA:
         doc = nlp(text)
         assert max(doc.cats, key=lambda label: doc.cats[label]) == intent
@@ -160,3 +160,28 @@ def test_sentence_gradient_is_a_mean_over_docs(tiny_bert: Path) -> None:
     _, d_sum = MultiLabel_TextCategorizer.get_loss(textcat, examples, scores)
     numpy.testing.assert_allclose(d_mean * len(examples), d_sum, rtol=1e-6)
     assert float(abs(d_sum).sum()) > 0
+
+
+def encoder_gradient_norm(nlp: Language, examples: List[Example]) -> float:
+    """The norm of the gradient one update (no optimizer step) sends into the encoder."""
+    module = nlp.get_pipe("transformer").model.transformer
+    module.zero_grad()
+    nlp.update(examples, sgd=False, drop=0.0)
+    return float(sum((p.grad**2).sum() for p in module.parameters() if p.grad is not None)) ** 0.5
+
+
+@pytest.mark.parametrize("pooling", sorted(POOLING))
+def test_sentence_head_sends_no_gradient_before_it_has_learned(
+    tiny_bert: Path, pooling: str
+) -> None:
+    """The output layer starts at zero, so the sentence head's first gradient into the shared
+    encoder is zero (spaCy's sigmoid output layer starts random and would send one); once
+    the head has trained, it sends one."""
+    nlp = make_joint_nlp(tiny_bert, spans_weight=None, pooling=pooling)
+    examples = train(nlp, 0)
+    output_layer = nlp.get_pipe("spanbert_textcat").model.get_ref("output_layer")
+    weights = [layer.get_param("W") for layer in output_layer.walk() if layer.has_param("W")]
+    assert weights and not any(w.any() for w in weights)
+    assert encoder_gradient_norm(nlp, examples) == 0.0
+    train(nlp, 3)
+    assert encoder_gradient_norm(nlp, examples) > 0.0

@@ -86,6 +86,12 @@ class SentenceClassifier(MultiLabel_TextCategorizer):
     - ``learn_rate_scale``: on a pretrained encoder trained at a small rate (1e-4), a freshly
       initialized classifier moves about one learning rate per Adam step; the multiplier lets
       it keep up with the span heads (which have the same setting) within a short training.
+    - The output layer starts at zero, as the span heads' do (and spaCy's softmax does; its
+      sigmoid layer starts random). A random output layer sends a large, label-independent
+      gradient into the shared encoder from the first step, before the span heads send any;
+      Adam's second-moment estimates remember it for hundreds of steps and slow the encoder's
+      response to the span loss. Starting at zero, each head's pull on the encoder grows as
+      the head learns.
     - The gradient is the mean over the batch's docs. spaCy's textcat sums over docs, while
       the span heads average over their candidates: on a batch of 200 utterances the summed
       sentence gradient outweighed the span gradient in the encoder by orders of magnitude,
@@ -105,6 +111,19 @@ class SentenceClassifier(MultiLabel_TextCategorizer):
     ) -> None:
         super().__init__(vocab, model, name, threshold=threshold, scorer=scorer)
         self.cfg["learn_rate_scale"] = learn_rate_scale
+
+    def initialize(  # type: ignore[override]
+        self,
+        get_examples: Callable[[], Iterable[Example]],
+        *,
+        nlp: Optional[Language] = None,
+        labels: Optional[Iterable[str]] = None,
+    ) -> None:
+        """spaCy's initialization, then the output layer's weights set to zero."""
+        super().initialize(get_examples, nlp=nlp, labels=labels)
+        for layer in self.model.get_ref("output_layer").walk():
+            if layer.has_param("W"):
+                layer.set_param("W", layer.ops.alloc(layer.get_param("W").shape))
 
     # spaCy annotates the gradient as a float; it is the (docs, labels) array
     def get_loss(  # type: ignore[override]
