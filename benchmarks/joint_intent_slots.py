@@ -119,6 +119,7 @@ def main() -> None:
             "split": "test",
             "encoder": "all-MiniLM-L6-v2",
             "train": {"examples": len(splits["train"]), "steps": steps, "seed": args.seed},
+            "loss_weights": dict(base["loss_weights"]),
             "systems": systems,
             "published": {"JointBERT (BERT-base)": JOINTBERT[args.dataset]},
         },
