@@ -119,8 +119,11 @@ class SentenceClassifier(MultiLabel_TextCategorizer):
         nlp: Optional[Language] = None,
         labels: Optional[Iterable[str]] = None,
     ) -> None:
-        """spaCy's initialization, then the output layer's weights set to zero."""
+        """spaCy's initialization, then the output layer's weights set to zero (for models
+        that name it ``output_layer``, as spaCy's text classification architectures do)."""
         super().initialize(get_examples, nlp=nlp, labels=labels)
+        if not self.model.has_ref("output_layer"):
+            return
         for layer in self.model.get_ref("output_layer").walk():
             if layer.has_param("W"):
                 layer.set_param("W", layer.ops.alloc(layer.get_param("W").shape))
