@@ -70,8 +70,9 @@ def build_relation_model(
 ) -> Model[Tuple[List[Doc], Ragged], Floats2d]:
     """Score directed pairs of entity spans over relation labels (multi-label sigmoid).
 
-    Input: ``(docs, pairs)``, pairs a Ragged of ``(h_start, h_end, t_start, t_end)`` rows
-    per doc. Output: one row per pair of independent probabilities, one per label.
+    Input: ``(docs, pairs)``, pairs a Ragged of ``(h_start, h_end, t_start, t_end, h_type,
+    t_type)`` rows per doc (this version ignores the types). Output: one row per pair of
+    independent probabilities, one per label.
 
     tok2vec: token vectors, usually a ``spacy-transformers.TransformerListener.v1``.
     hidden_width: width of each of the three span encodings (head, tail, and the stretch
@@ -81,16 +82,39 @@ def build_relation_model(
         covering stretch, which is longer).
     dropout: dropout rate after the pair encoding and the hidden layer.
     """
-    pair_encoder = PairEncoder(nO=hidden_width, n_widths=width_embeddings)
+    return build_relation_model_v2(
+        tok2vec, hidden_width, scorer_width, width_embeddings, 0, dropout
+    )
+
+
+@registry.architectures("spacy_spanbert.RelationModel.v2")
+def build_relation_model_v2(
+    tok2vec: Model[List[Doc], List[Floats2d]],
+    hidden_width: int = 256,
+    scorer_width: int = 128,
+    width_embeddings: int = 16,
+    entity_type_width: int = 32,
+    dropout: float = 0.1,
+) -> Model[Tuple[List[Doc], Ragged], Floats2d]:
+    """RelationModel.v1 plus the entity types of head and tail: a learned embedding of
+    each entity label (``entity_type_width`` wide, 0: none) joins the pair encoding, so a
+    relation can depend on what kinds of entity it links (Live_In: person -> location).
+    The types are the labels the upstream NER assigns; ``spanbert_rel`` sets the table
+    size from the entity labels it sees at initialize. Other arguments as in v1.
+    """
+    pair_encoder = PairEncoder(
+        nO=hidden_width, n_widths=width_embeddings, type_width=entity_type_width
+    )
     output_layer = SigmoidOutput(nI=scorer_width)
     model: Model[Tuple[List[Doc], Ragged], Floats2d] = chain(
         with_getitem(0, chain(tok2vec, list2ragged())),
         pair_encoder,
         Dropout(dropout),
-        Relu(nO=scorer_width, nI=3 * hidden_width, dropout=dropout),
+        Relu(nO=scorer_width, nI=3 * hidden_width + 2 * entity_type_width, dropout=dropout),
         output_layer,
     )
     model.set_ref("tok2vec", tok2vec)
+    model.set_ref("pair_encoder", pair_encoder)
     model.set_ref("output_layer", output_layer)
     return model
 

@@ -4,6 +4,7 @@ import pickle
 from pathlib import Path
 from typing import List
 
+import numpy
 import pytest
 import spacy
 import torch
@@ -71,8 +72,25 @@ def test_overfitting_IO(rel_nlp: Language, tmp_path: Path) -> None:
     assert scores["rel_micro_f"] == 1.0 and scores["ents_f"] == 1.0
     rel_nlp.to_disk(tmp_path)
     reloaded = spacy.load(tmp_path)
+    assert reloaded.get_pipe("spanbert_rel").cfg["entity_labels"] == ["LOC", "ORG", "PER"]
     for eg in examples:
         assert rel_tuples(reloaded(eg.reference.text)) == rel_tuples(eg.reference)
+
+
+def test_entity_types_are_inputs_and_unseen_types_are_unknown(rel_nlp: Language) -> None:
+    rel = rel_nlp.get_pipe("spanbert_rel")
+    doc = rel_nlp.make_doc("Anna Smith works for Acme Corp in Paris today .")
+
+    def scores(labels: List[str]):
+        doc.ents = [
+            Span(doc, s, e, label=lab) for (s, e), lab in zip([(0, 2), (4, 6), (7, 8)], labels)
+        ]
+        return rel.predict([doc])[1]
+
+    as_trained = scores(["PER", "ORG", "LOC"])
+    assert not numpy.allclose(as_trained, scores(["LOC", "ORG", "PER"]))
+    # a label the component never saw is the unknown type, not an error
+    assert numpy.allclose(scores(["MISC", "MISC", "MISC"]), scores(["GPE", "NORP", "FAC"]))
 
 
 def test_symmetric_relations_are_two_directed_pairs(rel_nlp: Language) -> None:

@@ -1,5 +1,6 @@
 """Thinc layers, one per module."""
 
+from .pair_encoder import PairEncoder
 from .span_boundary_encoder import SpanBoundaryEncoder
 
-__all__ = ["SpanBoundaryEncoder"]
+__all__ = ["PairEncoder", "SpanBoundaryEncoder"]

@@ -24,10 +24,11 @@ from .head import SHARED_ENCODER_LISTENER, LabelledHead
 default_model_config = (
     """
 [model]
-@architectures = "spacy_spanbert.RelationModel.v1"
+@architectures = "spacy_spanbert.RelationModel.v2"
 hidden_width = 256
 scorer_width = 128
 width_embeddings = 16
+entity_type_width = 32
 dropout = 0.1
 """
     + SHARED_ENCODER_LISTENER
@@ -67,7 +68,7 @@ def make_relation_extractor(
 ) -> "RelationExtractor":
     """Create a ``spanbert_rel`` component.
 
-    model: scores (head, tail) pairs over relation labels (see RelationModel.v1).
+    model: scores (head, tail) pairs over relation labels (see RelationModel.v2).
     spans_key: read entities from ``doc.spans[spans_key]`` instead of ``doc.ents``.
     max_distance: the largest number of tokens between two entities of a candidate pair
         (caps the n^2 pairs of long docs).
@@ -108,6 +109,7 @@ class RelationExtractor(LabelledHead):
         self.scorer = scorer
         self.cfg: Dict[str, Any] = {
             "labels": [],
+            "entity_labels": [],
             "spans_key": spans_key,
             "max_distance": max_distance,
             "threshold": threshold,
@@ -212,8 +214,9 @@ class RelationExtractor(LabelledHead):
         nlp: Optional[Language] = None,
         labels: Optional[List[str]] = None,
     ) -> None:
-        """Add labels (given, or read from the gold relations), initialize the model on a
-        sample, and start the output bias at each label's share of candidate pairs."""
+        """Add labels (given, or read from the gold relations), record the gold entity
+        labels (the model's entity types), initialize the model on a sample, and start the
+        output bias at each label's share of candidate pairs."""
         validate_examples(get_examples(), "RelationExtractor.initialize")
         if labels is not None:
             for label in labels:
@@ -222,7 +225,9 @@ class RelationExtractor(LabelledHead):
         n_pairs = 0
         sample_docs: List[Doc] = []
         sample_pairs: List[List[Tuple[Span, Span]]] = []
+        entity_labels: Set[str] = set()
         for eg in get_examples():
+            entity_labels.update(span.label_ for span in self._entities(eg.reference))
             pairs = self.candidate_pairs(self._gold_entities(eg))
             n_pairs += len(pairs)
             gold = self._gold_relations(eg)
@@ -235,7 +240,11 @@ class RelationExtractor(LabelledHead):
                 sample_docs.append(eg.predicted)
                 sample_pairs.append(pairs)
         self._require_labels()
-        X = (sample_docs, _pairs_ragged(self.model, sample_pairs)) if sample_docs else None
+        self.cfg["entity_labels"] = sorted(entity_labels)
+        pair_encoder = self.model.maybe_get_ref("pair_encoder")
+        if pair_encoder is not None and pair_encoder.has_dim("n_types") is not False:
+            pair_encoder.set_dim("n_types", len(entity_labels) + 1, force=True)
+        X = (sample_docs, self._pairs_ragged(sample_pairs)) if sample_docs else None
         Y = self.model.ops.alloc2f(sum(len(p) for p in sample_pairs), len(self.labels))
         self.model.initialize(X=X, Y=Y)
         share = numpy.array(
@@ -249,7 +258,20 @@ class RelationExtractor(LabelledHead):
     ) -> Tuple[Floats2d, Callable]:
         if not any(pairs):
             return self.model.ops.alloc2f(0, len(self.labels)), lambda d: None
-        return self.model((docs, _pairs_ragged(self.model, pairs)), is_train=is_train)
+        return self.model((docs, self._pairs_ragged(pairs)), is_train=is_train)
+
+    def _pairs_ragged(self, pairs: List[List[Tuple[Span, Span]]]) -> Ragged:
+        """``(h_start, h_end, t_start, t_end, h_type, t_type)`` rows per doc; a type is the
+        entity label's index in ``cfg["entity_labels"]`` + 1, or 0 if it is not there."""
+        type_ids = {label: i for i, label in enumerate(self.cfg["entity_labels"], start=1)}
+        rows = [
+            (*_pair_key(head, tail), type_ids.get(head.label_, 0), type_ids.get(tail.label_, 0))
+            for doc_pairs in pairs
+            for head, tail in doc_pairs
+        ]
+        ops = self.model.ops
+        data = ops.asarray2i(cast(Ints2d, numpy.array(rows, dtype="i").reshape((-1, 6))))
+        return Ragged(data, ops.asarray1i([len(p) for p in pairs]))
 
     def _entities(self, doc: Doc) -> List[Span]:
         key = self.cfg["spans_key"]
@@ -276,9 +298,3 @@ class RelationExtractor(LabelledHead):
 
 def _pair_key(head: Span, tail: Span) -> PairKey:
     return (head.start, head.end, tail.start, tail.end)
-
-
-def _pairs_ragged(model: Model, pairs: List[List[Tuple[Span, Span]]]) -> Ragged:
-    rows = [_pair_key(head, tail) for doc_pairs in pairs for head, tail in doc_pairs]
-    data = model.ops.asarray2i(cast(Ints2d, numpy.array(rows, dtype="i").reshape((-1, 4))))
-    return Ragged(data, model.ops.asarray1i([len(p) for p in pairs]))
