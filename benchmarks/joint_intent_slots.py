@@ -5,12 +5,18 @@ and seed: (a) joint: transformer + spanbert_ner + spanbert_textcat, (b) spans_on
 (c) sentence_only. Prints intent accuracy, slot F1 and sentence accuracy (intent and every
 slot right) side by side, beside JointBERT's published BERT-base figures for context.
 
+The joint system's sentence loss weight is chosen on the dev split, as any hyperparameter
+would be: one joint run per ``--sentence-weights`` value, the best dev sentence accuracy wins
+and only that run is scored on test (every run's dev scores go to the results file).
+
     python benchmarks/joint_intent_slots.py snips --quick   # 2,000 sampled utterances, 150 steps
     python benchmarks/joint_intent_slots.py atis            # full training set, 600 steps
 """
 
+import json
 import random
-from typing import Any, Dict
+from pathlib import Path
+from typing import Any, Dict, Tuple
 
 import spacy
 from common import (
@@ -36,6 +42,7 @@ JOINTBERT = {
     "snips": {"intent_accuracy": 0.986, "slot_f1": 0.970, "sentence_accuracy": 0.928},
     "atis": {"intent_accuracy": 0.975, "slot_f1": 0.961, "sentence_accuracy": 0.882},
 }
+DEV_SCORES = ("sentence_acc", "spans_sc_f", "cats_macro_f")
 HEADS = {"joint": None, "spans_only": "spanbert_textcat", "sentence_only": "spanbert_ner"}
 
 
@@ -62,9 +69,34 @@ def evaluate(nlp, gold_docs) -> Dict[str, Any]:
     return result
 
 
+def choose_sentence_weight(
+    base: Config, work: Path, overrides: Dict[str, Any], score_weights: str, grid: str
+) -> Tuple[float, Path, Dict[str, Dict[str, float]]]:
+    """Train the joint system once per sentence weight in ``grid``; return the weight with
+    the best dev sentence accuracy, its model, and every run's dev scores keyed by weight."""
+    runs: Dict[str, Tuple[Path, Dict[str, float]]] = {}
+    for weight in grid.split(","):
+        model_dir = train(
+            base,
+            work / f"joint-sentence{weight}",
+            {**overrides, "training.score_weights": score_weights, "loss_weights.sentence": weight},
+        )
+        scores = json.loads((model_dir / "meta.json").read_text())["performance"]
+        runs[weight] = (model_dir, {k: scores[k] for k in DEV_SCORES})
+        msg.info(f"sentence weight {weight}, dev: {runs[weight][1]}")
+    best = max(runs, key=lambda w: runs[w][1]["sentence_acc"])
+    msg.good(f"sentence weight {best} chosen on dev")
+    return float(best), runs[best][0], {w: scores for w, (_, scores) in runs.items()}
+
+
 def main() -> None:
     parser = benchmark_parser(__doc__)
     parser.add_argument("dataset", choices=sorted(JOINTBERT))
+    parser.add_argument(
+        "--sentence-weights",
+        default="0.03,0.1,0.3",
+        help="comma-separated sentence loss weights for the joint system, chosen on dev",
+    )
     args = parser.parse_args()
     mode = "quick" if args.quick else "full"
     n_train, n_dev, steps = (2000, 300, 150) if args.quick else (0, 0, 600)
@@ -88,16 +120,23 @@ def main() -> None:
     base = Config().from_disk(ROOT / "configs" / "joint.cfg", interpolate=False)
     overrides = training_overrides(work, steps, args.seed)
     weights = {
-        "joint": '{"sentence_acc": 1.0}',
+        # the zero weights keep those scores in meta.json for choose_sentence_weight
+        "joint": '{"sentence_acc": 1.0, "spans_sc_f": 0.0, "cats_macro_f": 0.0}',
         "spans_only": '{"spans_sc_f": 1.0}',
         "sentence_only": '{"cats_macro_f": 1.0}',
     }
     systems: Dict[str, Any] = {}
     for system, dropped in HEADS.items():
-        config = base if dropped is None else without(base, dropped)
-        model_dir = train(
-            config, work / system, {**overrides, "training.score_weights": weights[system]}
-        )
+        if dropped is None:
+            chosen, model_dir, dev_scores = choose_sentence_weight(
+                base, work, overrides, weights[system], args.sentence_weights
+            )
+        else:
+            model_dir = train(
+                without(base, dropped),
+                work / system,
+                {**overrides, "training.score_weights": weights[system]},
+            )
         systems[system] = evaluate(spacy.load(model_dir), splits["test"])
         msg.good(f"{system}: {systems[system]}")
     metrics = ("intent_accuracy", "slot_f1", "sentence_accuracy")
@@ -119,7 +158,8 @@ def main() -> None:
             "split": "test",
             "encoder": "all-MiniLM-L6-v2",
             "train": {"examples": len(splits["train"]), "steps": steps, "seed": args.seed},
-            "loss_weights": dict(base["loss_weights"]),
+            "loss_weights": {"spans": base["loss_weights"]["spans"], "sentence": chosen},
+            "sentence_weight_dev": dev_scores,
             "systems": systems,
             "published": {"JointBERT (BERT-base)": JOINTBERT[args.dataset]},
         },

@@ -46,6 +46,15 @@ def main() -> None:
         extras = {k: v for k, v in result.items() if isinstance(v, (int, float))}
         if extras:
             print("\n" + "; ".join(f"{k.replace('_', ' ')}: {_fmt(v)}" for k, v in extras.items()))
+        if "loss_weights" in result:
+            weights = ", ".join(f"{k} {v}" for k, v in result["loss_weights"].items())
+            print(f"\nJoint loss weights: {weights}.")
+        dev_runs = result.get("sentence_weight_dev", {})
+        if dev_runs:
+            print("\nJoint system, dev scores per sentence weight (the best sentence_acc is used):")
+        for weight, scores in dev_runs.items():
+            cells = ", ".join(f"{k} {_fmt(v)}" for k, v in scores.items())
+            print(f"* sentence weight {weight}: {cells}")
         print()
 
 
