@@ -11,13 +11,18 @@ and only that run is scored on test (every run's dev scores go to the results fi
 
     python benchmarks/joint_intent_slots.py snips --quick   # 2,000 sampled utterances, 150 steps
     python benchmarks/joint_intent_slots.py atis            # full training set, 600 steps
+
+The joint-minus-separate differences come with 95% paired bootstrap intervals over the
+test utterances (see paired_bootstrap.py).
 """
 
 import json
 import random
+import sys
 from pathlib import Path
-from typing import Any, Dict, Tuple
+from typing import Any, Callable, Dict, Tuple
 
+import numpy
 import spacy
 from common import (
     ROOT,
@@ -28,6 +33,7 @@ from common import (
     training_overrides,
     write_results,
 )
+from paired_bootstrap import accuracy, micro_f1, paired_bootstrap
 from spacy.scorer import Scorer
 from spacy.tokens import Doc
 from spacy.training import Example
@@ -35,7 +41,7 @@ from thinc.api import Config
 from wasabi import msg
 
 from spacy_spanbert.corpus.intent_slots import read_intent_slots
-from spacy_spanbert.scoring import score_sentence_and_spans
+from spacy_spanbert.scoring import gold_labels, predicted_labels, score_sentence_and_spans
 
 # Chen, Zhuo & Wang 2019 (arXiv:1902.10909), Table 2, Joint BERT (BERT-base).
 JOINTBERT = {
@@ -53,30 +59,61 @@ def without(config: Config, component: str) -> Config:
     return config
 
 
-def evaluate(nlp, gold_docs) -> Dict[str, Any]:
+def evaluate(nlp, gold_docs) -> Tuple[Dict[str, Any], Dict[str, numpy.ndarray]]:
+    """Test scores, and per-document records for the paired bootstrap: ``intent`` (1 if
+    the label set is right) and ``slots`` (true positives, false positives, false
+    negatives of the exact slot spans)."""
     predicted = list(nlp.pipe(Doc(nlp.vocab, words=[t.text for t in d]) for d in gold_docs))
     examples = [Example(p, g) for p, g in zip(predicted, gold_docs)]
     result: Dict[str, Any] = {}
+    records: Dict[str, numpy.ndarray] = {}
     if "spanbert_ner" in nlp.pipe_names:
         result["slot_f1"] = Scorer.score_spans(
             examples, "spans_sc", getter=lambda doc, _: doc.spans.get("sc", []), allow_overlap=True
         )["spans_sc_f"]
+        records["slots"] = numpy.array([_slot_counts(eg) for eg in examples]).reshape((-1, 3))
+        assert abs(micro_f1(records["slots"]) - result["slot_f1"]) < 1e-6
     if "spanbert_textcat" in nlp.pipe_names:
         joint = score_sentence_and_spans(examples, spans_key="sc")
         result["intent_accuracy"] = joint["intent_acc"]
+        records["intent"] = numpy.array(
+            [
+                predicted_labels(eg.predicted.cats) == gold_labels(eg.reference.cats)
+                for eg in examples
+            ]
+        )
         if "spanbert_ner" in nlp.pipe_names:
             result["sentence_accuracy"] = joint["sentence_acc"]
-    return result
+    return result, records
+
+
+def _slot_counts(eg: Example) -> Tuple[int, int, int]:
+    pred = {(s.start, s.end, s.label_) for s in eg.predicted.spans.get("sc", [])}
+    gold = {(s.start, s.end, s.label_) for s in eg.reference.spans.get("sc", [])}
+    return len(pred & gold), len(pred - gold), len(gold - pred)
+
+
+def model_from_previous_run(config: Config, output: Path, overrides: Dict[str, Any]) -> Path:
+    """``--evaluate-only``: the pipeline a previous run of this benchmark trained there."""
+    model_dir = output / "model-last"
+    if not (model_dir / "meta.json").exists():
+        msg.fail(f"{model_dir} holds no trained pipeline; run without --evaluate-only", exits=1)
+    return model_dir
 
 
 def choose_sentence_weight(
-    base: Config, work: Path, overrides: Dict[str, Any], score_weights: str, grid: str
+    fit: Callable[[Config, Path, Dict[str, Any]], Path],
+    base: Config,
+    work: Path,
+    overrides: Dict[str, Any],
+    score_weights: str,
+    grid: str,
 ) -> Tuple[float, Path, Dict[str, Dict[str, float]]]:
     """Train the joint system once per sentence weight in ``grid``; return the weight with
     the best dev sentence accuracy, its model, and every run's dev scores keyed by weight."""
     runs: Dict[str, Tuple[Path, Dict[str, float]]] = {}
     for weight in grid.split(","):
-        model_dir = train(
+        model_dir = fit(
             base,
             work / f"joint-sentence{weight}",
             {**overrides, "training.score_weights": score_weights, "loss_weights.sentence": weight},
@@ -96,6 +133,11 @@ def main() -> None:
         "--sentence-weights",
         default="0.03,0.1,0.3",
         help="comma-separated sentence loss weights for the joint system, chosen on dev",
+    )
+    parser.add_argument(
+        "--evaluate-only",
+        action="store_true",
+        help="score the pipelines a previous run of this mode left under benchmarks/work",
     )
     args = parser.parse_args()
     mode = "quick" if args.quick else "full"
@@ -125,20 +167,31 @@ def main() -> None:
         "spans_only": '{"spans_sc_f": 1.0}',
         "sentence_only": '{"cats_macro_f": 1.0}',
     }
+    fit = model_from_previous_run if args.evaluate_only else train
+    extra: Dict[str, str] = {}
     systems: Dict[str, Any] = {}
+    records: Dict[str, Dict[str, numpy.ndarray]] = {}
     for system, dropped in HEADS.items():
         if dropped is None:
             chosen, model_dir, dev_scores = choose_sentence_weight(
-                base, work, overrides, weights[system], args.sentence_weights
+                fit, base, work, overrides, weights[system], args.sentence_weights
             )
         else:
-            model_dir = train(
+            model_dir = fit(
                 without(base, dropped),
                 work / system,
                 {**overrides, "training.score_weights": weights[system]},
             )
-        systems[system] = evaluate(spacy.load(model_dir), splits["test"])
+        systems[system], records[system] = evaluate(spacy.load(model_dir), splits["test"])
         msg.good(f"{system}: {systems[system]}")
+    joint_minus_separate = {
+        "slot_f1": paired_bootstrap(
+            micro_f1, records["joint"]["slots"], records["spans_only"]["slots"], seed=args.seed
+        ),
+        "intent_accuracy": paired_bootstrap(
+            accuracy, records["joint"]["intent"], records["sentence_only"]["intent"], seed=args.seed
+        ),
+    }
     metrics = ("intent_accuracy", "slot_f1", "sentence_accuracy")
     rows = [
         (name, *(f"{s[m]:.4f}" if m in s else "-" for m in metrics)) for name, s in systems.items()
@@ -150,6 +203,18 @@ def main() -> None:
         )
     )
     msg.table(rows, header=("system", *metrics), divider=True)
+    msg.table(
+        [
+            (m, d["difference"], f"[{d['ci95_low']}, {d['ci95_high']}]")
+            for m, d in joint_minus_separate.items()
+        ],
+        header=("joint - separate (test)", "difference", "95% paired bootstrap interval"),
+        divider=True,
+    )
+    if args.evaluate_only:  # the run that trained what was scored
+        script = Path(sys.argv[0]).resolve().relative_to(ROOT).as_posix()
+        args_used = [a for a in sys.argv[1:] if a != "--evaluate-only"]
+        extra = {"trained_by": " ".join(["python", script, *args_used])}
     write_results(
         f"joint-{args.dataset}",
         mode,
@@ -161,6 +226,8 @@ def main() -> None:
             "loss_weights": {"spans": base["loss_weights"]["spans"], "sentence": chosen},
             "sentence_weight_dev": dev_scores,
             "systems": systems,
+            "joint_minus_separate": joint_minus_separate,
+            **extra,
             "published": {"JointBERT (BERT-base)": JOINTBERT[args.dataset]},
         },
     )
