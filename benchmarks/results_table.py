@@ -49,6 +49,15 @@ def main() -> None:
         if "loss_weights" in result:
             weights = ", ".join(f"{k} {v}" for k, v in result["loss_weights"].items())
             print(f"\nJoint loss weights: {weights}.")
+        differences = result.get("joint_minus_separate", {})
+        if differences:
+            print("\n| joint - separate (test) | difference | 95% paired bootstrap interval |")
+            print("|---|---|---|")
+        for metric, d in differences.items():
+            interval = f"[{d['ci95_low']:+.4f}, {d['ci95_high']:+.4f}]"
+            print(f"| {metric} | {d['difference']:+.4f} | {interval} |")
+        if "trained_by" in result:
+            print(f"\nPipelines trained by `{result['trained_by']}`.")
         dev_runs = result.get("sentence_weight_dev", {})
         if dev_runs:
             print("\nJoint system, dev scores per sentence weight (the best sentence_acc is used):")
