@@ -1,0 +1,43 @@
+"""The paired bootstrap the joint benchmark reports its joint-minus-separate intervals with."""
+
+import importlib.util
+from pathlib import Path
+
+import numpy
+import pytest
+
+_PATH = Path(__file__).resolve().parent.parent / "benchmarks" / "paired_bootstrap.py"
+_SPEC = importlib.util.spec_from_file_location("paired_bootstrap", _PATH)
+assert _SPEC is not None and _SPEC.loader is not None
+bootstrap = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(bootstrap)
+
+
+def test_micro_f1_sums_counts_over_documents() -> None:
+    counts = numpy.array([[2, 1, 0], [1, 0, 2]])  # tp, fp, fn per document
+    assert bootstrap.micro_f1(counts) == pytest.approx(2 * 3 / (2 * 3 + 1 + 2))
+    assert bootstrap.micro_f1(numpy.zeros((2, 3))) == 0.0
+
+
+def test_identical_systems_differ_by_exactly_zero() -> None:
+    correct = numpy.random.default_rng(0).integers(0, 2, size=200)
+    result = bootstrap.paired_bootstrap(bootstrap.accuracy, correct, correct)
+    assert result == {"difference": 0.0, "ci95_low": 0.0, "ci95_high": 0.0}
+
+
+def test_interval_excludes_zero_only_for_a_clear_difference() -> None:
+    rng = numpy.random.default_rng(0)
+    b = rng.integers(0, 2, size=500)
+    clearly_better = numpy.where(rng.random(500) < 0.3, 1, b)  # ~15 points better
+    one_more = b.copy()
+    one_more[numpy.flatnonzero(b == 0)[0]] = 1  # one document better
+    strong = bootstrap.paired_bootstrap(bootstrap.accuracy, clearly_better, b)
+    weak = bootstrap.paired_bootstrap(bootstrap.accuracy, one_more, b)
+    assert 0 < strong["ci95_low"] <= strong["difference"] <= strong["ci95_high"]
+    assert weak["difference"] == pytest.approx(1 / 500, abs=1e-4)
+    assert weak["ci95_low"] <= 0 <= weak["ci95_high"]
+
+
+def test_unpaired_inputs_are_refused() -> None:
+    with pytest.raises(ValueError, match="same documents"):
+        bootstrap.paired_bootstrap(bootstrap.accuracy, numpy.ones(3), numpy.ones(4))
