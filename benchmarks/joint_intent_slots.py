@@ -82,6 +82,7 @@ def evaluate(nlp, gold_docs) -> Tuple[Dict[str, Any], Dict[str, numpy.ndarray]]:
                 for eg in examples
             ]
         )
+        assert abs(accuracy(records["intent"]) - result["intent_accuracy"]) < 1e-9
         if "spanbert_ner" in nlp.pipe_names:
             result["sentence_accuracy"] = joint["sentence_acc"]
     return result, records
