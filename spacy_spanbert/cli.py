@@ -45,6 +45,9 @@ def convert_cli(
     intents: Optional[Path] = typer.Option(
         None, help="intent-slots: file with the full intent list"
     ),
+    combine_intents: bool = typer.Option(
+        False, help="intent-slots: 'a#b' is one label (for exclusive classes), not two"
+    ),
 ) -> None:
     """Convert a data file into a DocBin, print what it holds, and stop at the first error."""
     nlp = spacy.blank(lang)
@@ -65,6 +68,7 @@ def convert_cli(
             spans_key=spans_key,
             intents=intents.read_text(encoding="utf8").split() if intents else None,
             lenient=lenient,
+            combine_intents=combine_intents,
             summary=summary,
         ),
         Format.raw_text: lambda: [nlp.make_doc(text) for text in read_raw_text(input_path)],

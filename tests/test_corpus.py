@@ -273,6 +273,24 @@ def test_intent_slot_length_mismatch(tmp_path: Path) -> None:
         read_intent_slots(folder, VOCAB)
 
 
+def test_intent_slot_multi_intent_lines(tmp_path: Path) -> None:
+    """A ``a#b`` line: two cats (multi-label) by default, one combined cat with
+    ``combine_intents`` (one label per utterance, for a softmax classifier)."""
+    folder = tmp_path / "split"
+    folder.mkdir()
+    write(folder, "seq.in", "fares and flights\nflights\nflights with fares\n")
+    write(folder, "seq.out", "O O O\nO\nO O O\n")
+    write(folder, "label", "airfare#flight\nflight\nflight#airfare\n")
+    split_docs = read_intent_slots(folder, VOCAB)
+    assert split_docs[0].cats == {"airfare": 1.0, "flight": 1.0}
+    assert split_docs[1].cats == {"airfare": 0.0, "flight": 1.0}
+    combined = read_intent_slots(folder, VOCAB, combine_intents=True)
+    assert combined[0].cats == {"airfare#flight": 1.0, "flight": 0.0}
+    assert combined[1].cats == {"airfare#flight": 0.0, "flight": 1.0}
+    assert combined[2].cats == combined[0].cats  # the same set of intents, the same label
+    assert all(sum(doc.cats.values()) == 1.0 for doc in combined)
+
+
 def test_raw_text_documents(tmp_path: Path) -> None:
     path = write(tmp_path, "raw.txt", "first doc\n\nsecond\ndoc\n")
     assert list(read_raw_text(path)) == ["first doc", "second", "doc"]

@@ -150,16 +150,35 @@ def test_both_weights_train_the_encoder_differently(tiny_bert: Path) -> None:
     )
 
 
-def test_sentence_gradient_is_a_mean_over_docs(tiny_bert: Path) -> None:
-    """spaCy's textcat sums over docs; spanbert_textcat averages, like the span heads."""
-    nlp = make_joint_nlp(tiny_bert, spans_weight=None)
+@pytest.mark.parametrize("pooling", sorted(POOLING))
+def test_sentence_gradient_is_cross_entropy_as_a_mean_over_docs(
+    tiny_bert: Path, pooling: str
+) -> None:
+    """spaCy's textcat sums over docs; spanbert_textcat averages, like the span heads. Its
+    gradient at the logits is scores - truths (cross-entropy) for the softmax (attention
+    model here, exclusive) and for the sigmoids (first+mean, multi-label), where spaCy's
+    Logistic layer multiplies what get_loss returns by Y(1 - Y) on the way back."""
+    nlp = make_joint_nlp(tiny_bert, spans_weight=None, pooling=pooling)
     examples = train(nlp, 0)
     textcat = nlp.get_pipe("spanbert_textcat")
-    scores = textcat.model.ops.asarray2f(numpy.full((len(examples), len(INTENTS)), 0.3, "f"))
-    _, d_mean = textcat.get_loss(examples, scores)
-    _, d_sum = MultiLabel_TextCategorizer.get_loss(textcat, examples, scores)
-    numpy.testing.assert_allclose(d_mean * len(examples), d_sum, rtol=1e-6)
-    assert float(abs(d_sum).sum()) > 0
+    scores = textcat.model.ops.asarray2f(
+        numpy.linspace(0.05, 0.95, len(examples) * len(INTENTS), dtype="f").reshape(
+            (len(examples), -1)
+        )
+    )
+    loss, d_mean = textcat.get_loss(examples, scores)
+    _, d_sum = MultiLabel_TextCategorizer.get_loss(textcat, examples, scores)  # scores - truths
+    truths = numpy.array(
+        [[eg.reference.cats[label] for label in textcat.labels] for eg in examples]
+    )
+    numpy.testing.assert_allclose(d_sum, scores - truths, rtol=1e-6)
+    if POOLING[pooling]["exclusive_classes"]:
+        numpy.testing.assert_allclose(d_mean * len(examples), d_sum, rtol=1e-6)
+    else:
+        at_logits = d_mean * scores * (1 - scores)
+        numpy.testing.assert_allclose(at_logits * len(examples), d_sum, rtol=1e-5)
+        bce = -(truths * numpy.log(scores) + (1 - truths) * numpy.log(1 - scores)).sum()
+        assert loss == pytest.approx(bce / len(examples), rel=1e-5)
 
 
 def encoder_gradient_norm(nlp: Language, examples: List[Example]) -> float:

@@ -3,7 +3,10 @@
 A split folder holds ``seq.in`` (tokens), ``seq.out`` (one BIO slot tag per token) and
 ``label`` (the intent; ATIS joins several with ``#``). Slots go into ``doc.spans[spans_key]``
 and ``doc.ents`` (they never overlap); each intent seen becomes a cat (1.0 if present,
-0.0 otherwise), so multi-intent utterances are multi-label.
+0.0 otherwise). A multi-intent line is either several cats (multi-label, for independent
+sigmoids) or, with ``combine_intents``, one cat naming the set (``a#b``, intents sorted, so
+``b#a`` is the same label), so that every utterance has exactly one label, as a softmax
+classifier (``exclusive_classes``) needs.
 """
 
 from pathlib import Path
@@ -24,11 +27,13 @@ def read_intent_slots(
     spans_key: str = "sc",
     intents: Optional[List[str]] = None,
     lenient: bool = False,
+    combine_intents: bool = False,
     summary: Optional[CorpusSummary] = None,
 ) -> List[Doc]:
     """Read ``seq.in``/``seq.out``/``label`` from ``directory``; one Doc per utterance.
 
     intents: the full intent label set (so every doc has every cat); default: those seen.
+    combine_intents: one cat per ``label`` line (``a#b`` is one label), not one per intent.
     """
     directory = Path(directory)
     summary = summary if summary is not None else CorpusSummary(str(directory))
@@ -46,7 +51,10 @@ def read_intent_slots(
                 f"{n_in} lines, as in seq.in",
                 f"{len(lines[name])} lines",
             )
-    all_intents = sorted(set(intents or []) | {i for lab in lines["label"] for i in lab.split("#")})
+    intents_of = combined_intent if combine_intents else (lambda label: label.split("#"))
+    all_intents = sorted(
+        set(intents or []) | {i for lab in lines["label"] for i in intents_of(lab)}
+    )
     docs = []
     for i, (words, tags, label) in enumerate(
         zip(lines["seq.in"], lines["seq.out"], lines["label"])
@@ -65,8 +73,13 @@ def read_intent_slots(
         )
         doc.spans[spans_key] = [Span(doc, s, e, label=lab) for s, e, lab in spans]
         doc.ents = list(doc.spans[spans_key])
-        present = set(label.split("#"))
+        present = set(intents_of(label))
         doc.cats = {intent: float(intent in present) for intent in all_intents}
         summary.count_doc(doc, spans_key=spans_key)
         docs.append(doc)
     return docs
+
+
+def combined_intent(label: str) -> List[str]:
+    """The one label of a ``label`` line whose intents are taken together: ``b#a`` -> ``a#b``."""
+    return ["#".join(sorted(set(label.split("#"))))]

@@ -1,15 +1,17 @@
 """The sentence-level head: spaCy's multi-label text classifier (``doc.cats``) reading the
 shared encoder, its own weights updated at ``learn_rate_scale`` times the optimizer's rate,
-its gradient a mean over the batch's docs like the span heads' (means over candidates).
+its gradient a mean over the batch's docs like the span heads' (means over candidates), its
+sigmoid loss binary cross-entropy.
 
-Everything but the update is spaCy's ``textcat_multilabel``: pooling comes from spaCy's text
-classification architectures (``spacy.TextCatReduce.v1``: first token, mean, max, last;
+Everything but the loss and the update is spaCy's ``textcat_multilabel``: pooling comes from
+spaCy's text classification architectures (``spacy.TextCatReduce.v1``: first token, mean, max, last;
 ``spacy.TextCatParametricAttention.v1``: attention pooling), ``exclusive_classes`` picks a
 softmax or independent sigmoids, and the scores are spaCy's ``cats_*``.
 """
 
 from typing import Any, Callable, Iterable, Optional, Tuple, cast
 
+import numpy
 from spacy.language import Language
 from spacy.pipeline.textcat_multilabel import (
     MultiLabel_TextCategorizer,
@@ -17,7 +19,7 @@ from spacy.pipeline.textcat_multilabel import (
 )
 from spacy.training import Example
 from spacy.vocab import Vocab
-from thinc.api import Config, Model, Optimizer
+from thinc.api import Config, Model, Optimizer, get_array_module
 from thinc.types import Floats2d
 
 from .head import SHARED_ENCODER_LISTENER
@@ -36,6 +38,9 @@ use_reduce_mean = true
     + SHARED_ENCODER_LISTENER
 )
 DEFAULT_SENTENCE_MODEL = Config().from_str(default_model_config)["model"]
+# the smallest sigmoid slope divided out of a multi-label gradient (a saturated score's
+# gradient shrinks below cross-entropy's instead of overflowing)
+MIN_SLOPE = 1e-6
 
 
 @Language.factory(
@@ -80,7 +85,7 @@ def make_sentence_classifier(
 
 
 class SentenceClassifier(MultiLabel_TextCategorizer):
-    """spaCy's ``textcat_multilabel`` with two changes for training beside span heads on
+    """spaCy's ``textcat_multilabel`` with these changes for training beside span heads on
     one shared encoder.
 
     - ``learn_rate_scale``: on a pretrained encoder trained at a small rate (1e-4), a freshly
@@ -96,7 +101,10 @@ class SentenceClassifier(MultiLabel_TextCategorizer):
       the span heads average over their candidates: on a batch of 200 utterances the summed
       sentence gradient outweighed the span gradient in the encoder by orders of magnitude,
       and joint training lost 31 points of slot F1 on SNIPS against the span head alone.
-      With both as means, loss weights of 1.0 and 1.0 mean comparable pulls on the encoder.
+      The span heads' mean runs over dozens of candidates per doc, so the sentence head
+      still pulls harder per unit of weight: balance sits at sentence weights of 0.01-0.1.
+    - The multi-label loss is binary cross-entropy (see ``get_loss``), not spaCy's squared
+      error through the sigmoid.
     """
 
     def __init__(
@@ -132,10 +140,33 @@ class SentenceClassifier(MultiLabel_TextCategorizer):
     def get_loss(  # type: ignore[override]
         self, examples: Iterable[Example], scores: Floats2d
     ) -> Tuple[float, Floats2d]:
-        """spaCy's loss; the gradient divided by the number of docs (a mean, not a sum)."""
+        """Cross-entropy, as a mean over the batch's docs (spaCy's is a sum).
+
+        With a softmax output that is spaCy's gradient (scores - truths). With sigmoids, spaCy's
+        output layer (thinc's ``Logistic``) multiplies the gradient by ``Y(1 - Y)`` on the way
+        back, which makes the loss squared error through the sigmoid: a label the model scores
+        near 0 gets almost no gradient, and rare labels are barely learned. Dividing by that
+        factor here leaves ``Y - T`` at the logits: binary cross-entropy.
+        """
         loss, d_scores = super().get_loss(examples, scores)
-        return loss, cast(Floats2d, d_scores) / max(scores.shape[0], 1)
+        n_docs = max(scores.shape[0], 1)
+        if self.model.name.rsplit(">>", 1)[-1] == "logistic":
+            truths, not_missing = self._examples_to_truth(examples)
+            loss = binary_cross_entropy(scores, truths, not_missing) / n_docs
+            xp = self.model.ops.xp
+            d_scores = cast(Floats2d, d_scores) / xp.maximum(scores * (1 - scores), MIN_SLOPE)
+        return loss, cast(Floats2d, d_scores) / n_docs
 
     def finish_update(self, sgd: Optimizer) -> None:
         """Update this component's weights, at ``learn_rate_scale`` times the base rate."""
         finish_update_scaled(self.model, sgd, float(self.cfg["learn_rate_scale"]))
+
+
+def binary_cross_entropy(
+    scores: Floats2d, truths: numpy.ndarray, not_missing: numpy.ndarray
+) -> float:
+    """Summed binary cross-entropy of sigmoid ``scores`` over the labels that are not missing."""
+    xp = get_array_module(scores)
+    scores = xp.clip(scores, 1e-7, 1 - 1e-7)
+    losses = -(truths * xp.log(scores) + (1 - truths) * xp.log(1 - scores))
+    return float((losses * xp.asarray(not_missing)).sum())
