@@ -150,7 +150,7 @@ def main() -> None:
     # the exclusive (softmax) sentence head of configs/joint.cfg
     intents = sorted(
         {
-            combined_intent(line)[0]
+            combined_intent(line)
             for split in ("train", "dev", "test")
             for line in (SHARED_DATA / args.dataset / split / "label").read_text().split()
         }

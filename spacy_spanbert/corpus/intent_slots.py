@@ -51,7 +51,10 @@ def read_intent_slots(
                 f"{n_in} lines, as in seq.in",
                 f"{len(lines[name])} lines",
             )
-    intents_of = combined_intent if combine_intents else (lambda label: label.split("#"))
+
+    def intents_of(label: str) -> List[str]:
+        return [combined_intent(label)] if combine_intents else label.split("#")
+
     all_intents = sorted(
         set(intents or []) | {i for lab in lines["label"] for i in intents_of(lab)}
     )
@@ -80,6 +83,6 @@ def read_intent_slots(
     return docs
 
 
-def combined_intent(label: str) -> List[str]:
+def combined_intent(label: str) -> str:
     """The one label of a ``label`` line whose intents are taken together: ``b#a`` -> ``a#b``."""
-    return ["#".join(sorted(set(label.split("#"))))]
+    return "#".join(sorted(set(label.split("#"))))
