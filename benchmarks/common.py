@@ -20,11 +20,20 @@ RESULTS_DIR = ROOT / "benchmarks" / "results"
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
-def benchmark_parser(doc: str) -> argparse.ArgumentParser:
-    """Arguments every benchmark takes: --quick (a subset, minutes), --seed, --steps."""
+def benchmark_parser(doc: str, several_seeds: bool = False) -> argparse.ArgumentParser:
+    """Arguments every benchmark takes: --quick (a subset, minutes), --seed, --steps; with
+    ``several_seeds``, --seeds (comma-separated training seeds) in place of --seed."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="subset of the data, minutes")
-    parser.add_argument("--seed", type=int, default=0)
+    if several_seeds:
+        parser.add_argument(
+            "--seeds",
+            type=lambda text: [int(seed) for seed in text.split(",")],
+            default=[0],
+            help="comma-separated training seeds; scores are means over them",
+        )
+    else:
+        parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--steps", type=int, default=0, help="training steps (default: the mode's)")
     return parser
 
@@ -43,8 +52,12 @@ def minilm_path() -> str:
 
 
 def save_docbin(docs: Iterable[Doc], path: Path) -> Path:
+    """Write ``docs`` to ``path`` atomically: a benchmark run beside this one (another seed)
+    may be reading the file it replaces."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    DocBin(docs=docs, store_user_data=True).to_disk(path)
+    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+    DocBin(docs=docs, store_user_data=True).to_disk(partial)
+    os.replace(partial, path)
     return path
 
 

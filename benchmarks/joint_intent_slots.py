@@ -13,14 +13,20 @@ and only that run is scored on test (every run's dev scores go to the results fi
     python benchmarks/joint_intent_slots.py atis            # full training set, 600 steps
 
 The joint-minus-separate differences come with 95% paired bootstrap intervals over the
-test utterances (see paired_bootstrap.py).
+test utterances (see paired_bootstrap.py). ``--seeds 0,1,2`` trains every system once per
+seed and reports means (per-seed scores in the results file); runs of single seeds can go
+side by side and be scored together afterwards with ``--evaluate-only``:
+
+    python benchmarks/joint_intent_slots.py snips --seeds 1 &
+    python benchmarks/joint_intent_slots.py snips --seeds 2 &
+    wait; python benchmarks/joint_intent_slots.py snips --seeds 0,1,2 --evaluate-only
 """
 
 import json
 import random
 import sys
 from pathlib import Path
-from typing import Any, Callable, Dict, Tuple
+from typing import Any, Callable, Dict, List, Tuple
 
 import numpy
 import spacy
@@ -49,6 +55,7 @@ JOINTBERT = {
     "atis": {"intent_accuracy": 0.975, "slot_f1": 0.961, "sentence_accuracy": 0.882},
 }
 DEV_SCORES = ("sentence_acc", "spans_sc_f", "cats_macro_f")
+SAMPLE_SEED = 0  # the --quick subsets
 HEADS = {"joint": None, "spans_only": "spanbert_textcat", "sentence_only": "spanbert_ner"}
 
 
@@ -127,8 +134,70 @@ def choose_sentence_weight(
     return float(best), runs[best][0], {w: scores for w, (_, scores) in runs.items()}
 
 
+def train_and_score(
+    seed: int, fit: Callable, base: Config, work: Path, steps: int, grid: str, test: List[Doc]
+) -> Dict[str, Any]:
+    """One training seed: the joint system (its sentence weight chosen on dev) and each head
+    alone, trained under ``work``/seed<seed> and scored on ``test``. Returns the test scores
+    per system (``systems``), the per-utterance records (``records``), the chosen weight
+    and every joint run's dev scores."""
+    overrides = training_overrides(work, steps, seed)
+    weights = {
+        # the zero weights keep those scores in meta.json for choose_sentence_weight
+        "joint": '{"sentence_acc": 1.0, "spans_sc_f": 0.0, "cats_macro_f": 0.0}',
+        "spans_only": '{"spans_sc_f": 1.0}',
+        "sentence_only": '{"cats_macro_f": 1.0}',
+    }
+    out: Dict[str, Any] = {"systems": {}, "records": {}}
+    for system, dropped in HEADS.items():
+        if dropped is None:
+            out["sentence_weight"], model_dir, out["sentence_weight_dev"] = choose_sentence_weight(
+                fit, base, work / f"seed{seed}", overrides, weights[system], grid
+            )
+        else:
+            model_dir = fit(
+                without(base, dropped),
+                work / f"seed{seed}" / system,
+                {**overrides, "training.score_weights": weights[system]},
+            )
+        out["systems"][system], out["records"][system] = evaluate(spacy.load(model_dir), test)
+        msg.good(f"seed {seed}, {system}: {out['systems'][system]}")
+    return out
+
+
+def joint_minus_separate(runs: List[Dict[str, Any]]) -> Dict[str, Dict[str, float]]:
+    """Joint minus head-alone on test with a paired bootstrap over utterances, the seeds
+    pooled per utterance: slot counts summed (F1 of all seeds' predictions), intent
+    correctness averaged (the mean accuracy over seeds)."""
+
+    def pooled(system: str, record: str, combine: Callable) -> numpy.ndarray:
+        return combine(numpy.stack([run["records"][system][record] for run in runs]), axis=0)
+
+    return {
+        "slot_f1": paired_bootstrap(
+            micro_f1, pooled("joint", "slots", numpy.sum), pooled("spans_only", "slots", numpy.sum)
+        ),
+        "intent_accuracy": paired_bootstrap(
+            accuracy,
+            pooled("joint", "intent", numpy.mean),
+            pooled("sentence_only", "intent", numpy.mean),
+        ),
+    }
+
+
+def mean_scores(runs: List[Dict[str, Any]]) -> Dict[str, Dict[str, float]]:
+    """Each system's test scores averaged over the seeds' runs."""
+    return {
+        system: {
+            metric: float(numpy.mean([run["systems"][system][metric] for run in runs]))
+            for metric in scores
+        }
+        for system, scores in runs[0]["systems"].items()
+    }
+
+
 def main() -> None:
-    parser = benchmark_parser(__doc__)
+    parser = benchmark_parser(__doc__, several_seeds=True)
     parser.add_argument("dataset", choices=sorted(JOINTBERT))
     parser.add_argument(
         "--sentence-weights",
@@ -160,42 +229,18 @@ def main() -> None:
         docs = read_intent_slots(
             SHARED_DATA / args.dataset / split, nlp.vocab, intents=intents, combine_intents=True
         )
-        # a seeded sample, not the head: SNIPS's dev file is sorted by intent
-        splits[split] = random.Random(args.seed).sample(docs, limit) if limit else docs
+        # a fixed sample, not the head (SNIPS's dev file is sorted by intent); the seeds
+        # vary training only
+        splits[split] = random.Random(SAMPLE_SEED).sample(docs, limit) if limit else docs
         save_docbin(splits[split], work / f"{split}.spacy")
     base = Config().from_disk(ROOT / "configs" / "joint.cfg", interpolate=False)
-    overrides = training_overrides(work, steps, args.seed)
-    weights = {
-        # the zero weights keep those scores in meta.json for choose_sentence_weight
-        "joint": '{"sentence_acc": 1.0, "spans_sc_f": 0.0, "cats_macro_f": 0.0}',
-        "spans_only": '{"spans_sc_f": 1.0}',
-        "sentence_only": '{"cats_macro_f": 1.0}',
-    }
     fit = model_from_previous_run if args.evaluate_only else train
-    extra: Dict[str, str] = {}
-    systems: Dict[str, Any] = {}
-    records: Dict[str, Dict[str, numpy.ndarray]] = {}
-    for system, dropped in HEADS.items():
-        if dropped is None:
-            chosen, model_dir, dev_scores = choose_sentence_weight(
-                fit, base, work, overrides, weights[system], args.sentence_weights
-            )
-        else:
-            model_dir = fit(
-                without(base, dropped),
-                work / system,
-                {**overrides, "training.score_weights": weights[system]},
-            )
-        systems[system], records[system] = evaluate(spacy.load(model_dir), splits["test"])
-        msg.good(f"{system}: {systems[system]}")
-    joint_minus_separate = {
-        "slot_f1": paired_bootstrap(
-            micro_f1, records["joint"]["slots"], records["spans_only"]["slots"], seed=args.seed
-        ),
-        "intent_accuracy": paired_bootstrap(
-            accuracy, records["joint"]["intent"], records["sentence_only"]["intent"], seed=args.seed
-        ),
-    }
+    runs = [
+        train_and_score(seed, fit, base, work, steps, args.sentence_weights, splits["test"])
+        for seed in args.seeds
+    ]
+    systems = mean_scores(runs)
+    differences = joint_minus_separate(runs)
     metrics = ("intent_accuracy", "slot_f1", "sentence_accuracy")
     rows = [
         (name, *(f"{s[m]:.4f}" if m in s else "-" for m in metrics)) for name, s in systems.items()
@@ -206,19 +251,30 @@ def main() -> None:
             *(f"{JOINTBERT[args.dataset][m]:.3f}" for m in metrics),
         )
     )
-    msg.table(rows, header=("system", *metrics), divider=True)
+    seeds = ", ".join(map(str, args.seeds))
+    msg.table(rows, header=(f"system (seeds {seeds})", *metrics), divider=True)
     msg.table(
         [
             (m, d["difference"], f"[{d['ci95_low']}, {d['ci95_high']}]")
-            for m, d in joint_minus_separate.items()
+            for m, d in differences.items()
         ],
         header=("joint - separate (test)", "difference", "95% paired bootstrap interval"),
         divider=True,
     )
+    extra: Dict[str, Any] = {}
+    if len(runs) > 1:
+        extra["per_seed"] = {
+            str(seed): {
+                "sentence_weight": run["sentence_weight"],
+                "systems": run["systems"],
+                "joint_minus_separate": joint_minus_separate([run]),
+            }
+            for seed, run in zip(args.seeds, runs)
+        }
     if args.evaluate_only:  # the run that trained what was scored
         script = Path(sys.argv[0]).resolve().relative_to(ROOT).as_posix()
         args_used = [a for a in sys.argv[1:] if a != "--evaluate-only"]
-        extra = {"trained_by": " ".join(["python", script, *args_used])}
+        extra["trained_by"] = " ".join(["python", script, *args_used])
     write_results(
         f"joint-{args.dataset}",
         mode,
@@ -226,11 +282,16 @@ def main() -> None:
             "dataset": args.dataset,
             "split": "test",
             "encoder": "all-MiniLM-L6-v2",
-            "train": {"examples": len(splits["train"]), "steps": steps, "seed": args.seed},
-            "loss_weights": {"spans": base["loss_weights"]["spans"], "sentence": chosen},
-            "sentence_weight_dev": dev_scores,
+            "train": {"examples": len(splits["train"]), "steps": steps, "seeds": args.seeds},
+            "loss_weights": {
+                "spans": base["loss_weights"]["spans"],
+                "sentence": [run["sentence_weight"] for run in runs],
+            },
+            "sentence_weight_dev": {
+                str(seed): run["sentence_weight_dev"] for seed, run in zip(args.seeds, runs)
+            },
             "systems": systems,
-            "joint_minus_separate": joint_minus_separate,
+            "joint_minus_separate": differences,
             **extra,
             "published": {"JointBERT (BERT-base)": JOINTBERT[args.dataset]},
         },

@@ -183,13 +183,13 @@ def main() -> None:
         divider=True,
     )
     if {"spanbert_ner", "spacy_ner", "encoder_only"} <= set(systems):
-        wps = {name: systems[name]["words_per_second"] for name in systems}
+        speed = {name: systems[name]["words_per_second"] for name in systems}
         msg.info(
             f"F1 spanbert_ner - spacy_ner: "
             f"{100 * (systems['spanbert_ner']['f1'] - systems['spacy_ner']['f1']):+.2f} points "
             f"(target >= +1.00); words/s spanbert_ner / spacy_ner: "
-            f"{wps['spanbert_ner'] / wps['spacy_ner']:.2f} (target >= 0.90); "
-            f"spanbert_ner / encoder_only: {wps['spanbert_ner'] / wps['encoder_only']:.2f} "
+            f"{speed['spanbert_ner'] / speed['spacy_ner']:.2f} (target >= 0.90); "
+            f"spanbert_ner / encoder_only: {speed['spanbert_ner'] / speed['encoder_only']:.2f} "
             "(target >= 0.85)"
         )
     payload: Dict[str, Any] = {

@@ -20,7 +20,7 @@ def main() -> None:
         print(
             f"**{result['benchmark']}** ({result['mode']}; {result['dataset']} {result['split']}; "
             f"encoder {result['encoder']}; {train.get('examples')} training sentences, "
-            f"{train.get('steps')} steps, seed {train.get('seed')}; {result['machine']}; "
+            f"{train.get('steps')} steps, {_seeds(train)}; {result['machine']}; "
             f"{result['date']}; `{result['command']}`)\n"
         )
         keys = {k for s in result["systems"].values() for k in s if k != "per_label"}
@@ -47,24 +47,45 @@ def main() -> None:
         if extras:
             print("\n" + "; ".join(f"{k.replace('_', ' ')}: {_fmt(v)}" for k, v in extras.items()))
         if "loss_weights" in result:
-            weights = ", ".join(f"{k} {v}" for k, v in result["loss_weights"].items())
+            weights = ", ".join(f"{k} {_weight(v)}" for k, v in result["loss_weights"].items())
             print(f"\nJoint loss weights: {weights}.")
-        differences = result.get("joint_minus_separate", {})
-        if differences:
-            print("\n| joint - separate (test) | difference | 95% paired bootstrap interval |")
-            print("|---|---|---|")
-        for metric, d in differences.items():
-            interval = f"[{d['ci95_low']:+.4f}, {d['ci95_high']:+.4f}]"
-            print(f"| {metric} | {d['difference']:+.4f} | {interval} |")
+        if "joint_minus_separate" in result:
+            _print_differences(result)
         if "trained_by" in result:
             print(f"\nPipelines trained by `{result['trained_by']}`.")
-        dev_runs = result.get("sentence_weight_dev", {})
-        if dev_runs:
-            print("\nJoint system, dev scores per sentence weight (the best sentence_acc is used):")
-        for weight, scores in dev_runs.items():
-            cells = ", ".join(f"{k} {_fmt(v)}" for k, v in scores.items())
-            print(f"* sentence weight {weight}: {cells}")
+        for seed, dev_runs in result.get("sentence_weight_dev", {}).items():
+            print(f"\nJoint system, seed {seed}, dev scores per sentence weight (best one used):")
+            for weight, scores in dev_runs.items():
+                dev_cells = ", ".join(f"{k} {_fmt(v)}" for k, v in scores.items())
+                print(f"* sentence weight {weight}: {dev_cells}")
         print()
+
+
+def _seeds(train: dict) -> str:
+    seeds = train.get("seeds", [train.get("seed")])
+    return f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}"
+
+
+def _weight(value: object) -> str:
+    """A loss weight, or one per seed (written once when they agree)."""
+    if isinstance(value, list):
+        return str(value[0]) if len(set(value)) == 1 else " / ".join(map(str, value))
+    return str(value)
+
+
+def _print_differences(result: dict) -> None:
+    """Joint minus separate: over all seeds, then (several seeds) per seed."""
+    overall = "all seeds" if "per_seed" in result else _seeds(result["train"])
+    rows = {overall: result["joint_minus_separate"]}
+    rows.update(
+        {f"seed {s}": r["joint_minus_separate"] for s, r in result.get("per_seed", {}).items()}
+    )
+    print("\n| joint - separate (test) | metric | difference | 95% paired bootstrap interval |")
+    print("|---|---|---|---|")
+    for name, differences in rows.items():
+        for metric, d in differences.items():
+            interval = f"[{d['ci95_low']:+.4f}, {d['ci95_high']:+.4f}]"
+            print(f"| {name} | {metric} | {d['difference']:+.4f} | {interval} |")
 
 
 def _fmt(value: object) -> str:
