@@ -39,7 +39,7 @@ from common import (
     training_overrides,
     write_results,
 )
-from paired_bootstrap import accuracy, micro_f1, paired_bootstrap
+from paired_bootstrap import Metric, accuracy, micro_f1, paired_bootstrap, pooled_over_seeds
 from spacy.scorer import Scorer
 from spacy.tokens import Doc
 from spacy.training import Example
@@ -166,21 +166,22 @@ def train_and_score(
 
 
 def joint_minus_separate(runs: List[Dict[str, Any]]) -> Dict[str, Dict[str, float]]:
-    """Joint minus head-alone on test with a paired bootstrap over utterances, the seeds
-    pooled per utterance: slot counts summed (F1 of all seeds' predictions), intent
-    correctness averaged (the mean accuracy over seeds)."""
+    """Joint minus head-alone on test with a paired bootstrap over utterances, the seeds'
+    records pooled per utterance (``pooled_over_seeds``)."""
 
-    def pooled(system: str, record: str, combine: Callable) -> numpy.ndarray:
-        return combine(numpy.stack([run["records"][system][record] for run in runs]), axis=0)
+    def pooled(metric: Metric, system: str, record: str) -> numpy.ndarray:
+        return pooled_over_seeds(metric, [run["records"][system][record] for run in runs])
 
     return {
         "slot_f1": paired_bootstrap(
-            micro_f1, pooled("joint", "slots", numpy.sum), pooled("spans_only", "slots", numpy.sum)
+            micro_f1,
+            pooled(micro_f1, "joint", "slots"),
+            pooled(micro_f1, "spans_only", "slots"),
         ),
         "intent_accuracy": paired_bootstrap(
             accuracy,
-            pooled("joint", "intent", numpy.mean),
-            pooled("sentence_only", "intent", numpy.mean),
+            pooled(accuracy, "joint", "intent"),
+            pooled(accuracy, "sentence_only", "intent"),
         ),
     }
 

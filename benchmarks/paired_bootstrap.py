@@ -6,7 +6,7 @@ the test set, not two independent samples. One seed, one test set: an interval t
 contains 0 means the data cannot tell the systems apart.
 """
 
-from typing import Callable, Dict
+from typing import Callable, Dict, Sequence
 
 import numpy
 
@@ -23,6 +23,18 @@ def micro_f1(counts: numpy.ndarray) -> numpy.ndarray:
     ``counts`` shaped (..., docs, 3)."""
     tp, fp, fn = numpy.moveaxis(counts.sum(axis=-2), -1, 0)
     return 2 * tp / numpy.maximum(2 * tp + fp + fn, 1)
+
+
+def pooled_over_seeds(metric: Metric, per_seed: Sequence[numpy.ndarray]) -> numpy.ndarray:
+    """Several training seeds' per-document records as one set, which ``metric`` scores as
+    all the seeds' predictions together: slot counts summed (``micro_f1``), correctness
+    averaged (``accuracy``: the mean of the seeds' accuracies)."""
+    stacked = numpy.stack(per_seed)
+    if metric is micro_f1:
+        return stacked.sum(axis=0)
+    if metric is accuracy:
+        return stacked.mean(axis=0)
+    raise ValueError(f"no pooling defined for {metric.__name__}")
 
 
 def paired_bootstrap(

@@ -41,3 +41,17 @@ def test_interval_excludes_zero_only_for_a_clear_difference() -> None:
 def test_unpaired_inputs_are_refused() -> None:
     with pytest.raises(ValueError, match="same documents"):
         bootstrap.paired_bootstrap(bootstrap.accuracy, numpy.ones(3), numpy.ones(4))
+
+
+def test_pooled_seeds_score_as_all_their_predictions_together() -> None:
+    rng = numpy.random.default_rng(0)
+    correct = [rng.integers(0, 2, size=50) for _ in range(3)]
+    pooled = bootstrap.pooled_over_seeds(bootstrap.accuracy, correct)
+    assert bootstrap.accuracy(pooled) == pytest.approx(numpy.mean([c.mean() for c in correct]))
+    counts = [rng.integers(0, 4, size=(50, 3)) for _ in range(2)]
+    pooled = bootstrap.pooled_over_seeds(bootstrap.micro_f1, counts)
+    assert bootstrap.micro_f1(pooled) == pytest.approx(
+        bootstrap.micro_f1(numpy.concatenate(counts))
+    )
+    with pytest.raises(ValueError, match="no pooling"):
+        bootstrap.pooled_over_seeds(lambda records: records.mean(axis=-1), correct)
