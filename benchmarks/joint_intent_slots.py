@@ -57,6 +57,13 @@ JOINTBERT = {
 DEV_SCORES = ("sentence_acc", "spans_sc_f", "cats_macro_f")
 SAMPLE_SEED = 0  # the --quick subsets
 HEADS = {"joint": None, "spans_only": "spanbert_textcat", "sentence_only": "spanbert_ner"}
+SCORE_WEIGHTS = {  # spacy train's training.score_weights per system
+    # the zero weights keep those scores in meta.json for choose_sentence_weight
+    "joint": '{"sentence_acc": 1.0, "spans_sc_f": 0.0, "cats_macro_f": 0.0}',
+    "spans_only": '{"spans_sc_f": 1.0}',
+    "sentence_only": '{"cats_macro_f": 1.0}',
+}
+Fit = Callable[[Config, Path, Dict[str, Any]], Path]  # train, or model_from_previous_run
 
 
 def without(config: Config, component: str) -> Config:
@@ -110,7 +117,7 @@ def model_from_previous_run(config: Config, output: Path, overrides: Dict[str, A
 
 
 def choose_sentence_weight(
-    fit: Callable[[Config, Path, Dict[str, Any]], Path],
+    fit: Fit,
     base: Config,
     work: Path,
     overrides: Dict[str, Any],
@@ -135,30 +142,24 @@ def choose_sentence_weight(
 
 
 def train_and_score(
-    seed: int, fit: Callable, base: Config, work: Path, steps: int, grid: str, test: List[Doc]
+    seed: int, fit: Fit, base: Config, work: Path, steps: int, grid: str, test: List[Doc]
 ) -> Dict[str, Any]:
     """One training seed: the joint system (its sentence weight chosen on dev) and each head
     alone, trained under ``work``/seed<seed> and scored on ``test``. Returns the test scores
     per system (``systems``), the per-utterance records (``records``), the chosen weight
     and every joint run's dev scores."""
     overrides = training_overrides(work, steps, seed)
-    weights = {
-        # the zero weights keep those scores in meta.json for choose_sentence_weight
-        "joint": '{"sentence_acc": 1.0, "spans_sc_f": 0.0, "cats_macro_f": 0.0}',
-        "spans_only": '{"spans_sc_f": 1.0}',
-        "sentence_only": '{"cats_macro_f": 1.0}',
-    }
     out: Dict[str, Any] = {"systems": {}, "records": {}}
     for system, dropped in HEADS.items():
         if dropped is None:
             out["sentence_weight"], model_dir, out["sentence_weight_dev"] = choose_sentence_weight(
-                fit, base, work / f"seed{seed}", overrides, weights[system], grid
+                fit, base, work / f"seed{seed}", overrides, SCORE_WEIGHTS[system], grid
             )
         else:
             model_dir = fit(
                 without(base, dropped),
                 work / f"seed{seed}" / system,
-                {**overrides, "training.score_weights": weights[system]},
+                {**overrides, "training.score_weights": SCORE_WEIGHTS[system]},
             )
         out["systems"][system], out["records"][system] = evaluate(spacy.load(model_dir), test)
         msg.good(f"seed {seed}, {system}: {out['systems'][system]}")
@@ -266,7 +267,6 @@ def main() -> None:
     if len(runs) > 1:
         extra["per_seed"] = {
             str(seed): {
-                "sentence_weight": run["sentence_weight"],
                 "systems": run["systems"],
                 "joint_minus_separate": joint_minus_separate([run]),
             }
