@@ -20,9 +20,12 @@ RESULTS_DIR = ROOT / "benchmarks" / "results"
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
-def benchmark_parser(doc: str, several_seeds: bool = False) -> argparse.ArgumentParser:
+def benchmark_parser(
+    doc: str, several_seeds: bool = False, systems: Sequence[str] = ()
+) -> argparse.ArgumentParser:
     """Arguments every benchmark takes: --quick (a subset, minutes), --seed, --steps; with
-    ``several_seeds``, --seeds (comma-separated training seeds) in place of --seed."""
+    ``several_seeds``, --seeds (comma-separated training seeds) in place of --seed; with
+    ``systems``, --systems (which of them to run) and --reuse-models."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="subset of the data, minutes")
     if several_seeds:
@@ -35,6 +38,29 @@ def benchmark_parser(doc: str, several_seeds: bool = False) -> argparse.Argument
     else:
         parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--steps", type=int, default=0, help="training steps (default: the mode's)")
+    if systems:
+
+        def system_names(text: str) -> List[str]:
+            names = text.split(",")
+            unknown = [name for name in names if name not in systems]
+            if unknown:
+                raise argparse.ArgumentTypeError(
+                    f"unknown system {', '.join(unknown)}; expected some of {', '.join(systems)}"
+                )
+            return names
+
+        parser.add_argument(
+            "--systems",
+            type=system_names,
+            default=list(systems),
+            help=f"comma-separated, some of {','.join(systems)} (default: all)",
+        )
+        parser.add_argument(
+            "--reuse-models",
+            action="store_true",
+            help="evaluate the model-last an earlier run of the same mode trained, where there "
+            "is one, instead of training again",
+        )
     return parser
 
 
@@ -100,6 +126,16 @@ def train(config: Config, output: Path, overrides: Dict[str, Any]) -> Path:
     msg.info(" ".join(args))
     subprocess.run(args, check=True)
     return output / "model-last"
+
+
+def trained_model(config: Config, output: Path, overrides: Dict[str, Any], reuse: bool) -> Path:
+    """The model-last dir under ``output``: an earlier run's when ``reuse`` and there is one
+    (timing and scoring on a quiet machine after training side by side), else trained now."""
+    model_dir = output / "model-last"
+    if reuse and model_dir.is_dir():
+        msg.info(f"reusing {model_dir}")
+        return model_dir
+    return train(config, output, overrides)
 
 
 def best_words_per_second(

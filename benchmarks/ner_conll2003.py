@@ -20,7 +20,7 @@ from common import (
     best_words_per_second,
     peak_memory_mb,
     save_docbin,
-    train,
+    trained_model,
     training_overrides,
     with_component,
     write_results,
@@ -115,15 +115,9 @@ def evaluate(system: str, nlp: Language, test_docs: List, scores_key: str) -> Di
 
 
 def main() -> None:
-    parser = benchmark_parser(__doc__)
+    parser = benchmark_parser(__doc__, systems=("spanbert_ner", "spacy_ner", "spacy_spancat"))
     parser.add_argument("--data", type=Path, default=SHARED_DATA / "conll2003" / "iob2")
     parser.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "work" / "conll2003")
-    parser.add_argument("--systems", default="spanbert_ner,spacy_ner,spacy_spancat")
-    parser.add_argument(
-        "--reuse-models",
-        action="store_true",
-        help="evaluate the model-last already trained by an earlier run of the same mode",
-    )
     args = parser.parse_args()
     mode = "quick" if args.quick else "full"
     n_train, n_dev, steps = (2000, 500, 120) if args.quick else (0, 1000, 450)
@@ -140,14 +134,12 @@ def main() -> None:
     overrides = training_overrides(work, steps, args.seed)
     systems: Dict[str, Any] = {}
     pipelines: Dict[str, Language] = {}
-    for system in args.systems.split(","):
+    for system in args.systems:
         config, scores_key = configs[system]
         sys_overrides = dict(overrides)
         key = "spans_sc_f" if system == "spacy_spancat" else "ents_f"
         sys_overrides["training.score_weights"] = f'{{"{key}": 1.0}}'
-        model_dir = work / system / "model-last"
-        if not (args.reuse_models and model_dir.is_dir()):
-            model_dir = train(config, work / system, sys_overrides)
+        model_dir = trained_model(config, work / system, sys_overrides, args.reuse_models)
         pipelines[system] = spacy.load(model_dir)
         systems[system] = evaluate(system, pipelines[system], splits["test"], scores_key)
         if system == "spanbert_ner":

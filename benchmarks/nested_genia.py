@@ -6,6 +6,9 @@ overall and per entity type (DNA, RNA, protein, cell_line, cell_type) and words/
 
     python benchmarks/nested_genia.py --quick   # 3,000 training sentences, 150 steps
     python benchmarks/nested_genia.py           # full training set, 600 steps
+
+Systems can train side by side (one ``--systems NAME`` process each, OMP_NUM_THREADS=1) and be
+scored and timed together on a quiet machine with ``--reuse-models``.
 """
 
 from pathlib import Path
@@ -18,7 +21,7 @@ from common import (
     benchmark_parser,
     best_words_per_second,
     save_docbin,
-    train,
+    trained_model,
     training_overrides,
     with_component,
     write_results,
@@ -37,7 +40,7 @@ MAX_WIDTH = 12  # covers all but a handful of GENIA mentions (the rest are count
 
 
 def main() -> None:
-    parser = benchmark_parser(__doc__)
+    parser = benchmark_parser(__doc__, systems=("spanbert_ner", "spacy_spancat"))
     parser.add_argument("--data", type=Path, default=SHARED_DATA / "genia" / "jsonl")
     parser.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "work" / "genia")
     args = parser.parse_args()
@@ -61,9 +64,9 @@ def main() -> None:
     }
     systems: Dict[str, Any] = {}
     pipelines = {}
-    for system, config in configs.items():
+    for system in args.systems:
         sys_overrides = {k: v for k, v in overrides.items() if system in k or "spanbert" not in k}
-        model_dir = train(config, work / system, sys_overrides)
+        model_dir = trained_model(configs[system], work / system, sys_overrides, args.reuse_models)
         pipeline = pipelines[system] = spacy.load(model_dir)
         predicted = list(
             pipeline.pipe(Doc(pipeline.vocab, words=[t.text for t in d]) for d in splits["test"])
@@ -100,7 +103,7 @@ def main() -> None:
         header=("system", "P", "R", "F1", "words/s"),
         divider=True,
     )
-    labels = sorted(systems["spanbert_ner"]["per_label"])
+    labels = sorted({label for s in systems.values() for label in s["per_label"]})
     msg.table(
         [
             (lab, *(f"{s['per_label'].get(lab, {}).get('f1', 0.0):.4f}" for s in systems.values()))
