@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Sequence
+from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin
@@ -115,9 +115,14 @@ def training_overrides(work: Path, steps: int, seed: int, dev: str = "dev") -> D
     }
 
 
+FINISHED_RUN = "finished-run.json"  # written when `spacy train` exits 0: its overrides
+
+
 def train(config: Config, output: Path, overrides: Dict[str, Any]) -> Path:
-    """Run `spacy train` in a subprocess (as a user would); return the model-last dir."""
+    """Run `spacy train` in a subprocess (as a user would); return the model-last dir. A
+    finished run leaves its overrides in ``output``/FINISHED_RUN (``finished_model``)."""
     output.mkdir(parents=True, exist_ok=True)
+    (output / FINISHED_RUN).unlink(missing_ok=True)
     config_path = output / "config.cfg"
     config.to_disk(config_path)
     args = [sys.executable, "-m", "spacy", "train", str(config_path), "--output", str(output)]
@@ -125,14 +130,30 @@ def train(config: Config, output: Path, overrides: Dict[str, Any]) -> Path:
         args += [f"--{key}", str(value)]
     msg.info(" ".join(args))
     subprocess.run(args, check=True)
+    (output / FINISHED_RUN).write_text(json.dumps(_as_text(overrides), indent=2) + "\n")
     return output / "model-last"
 
 
+def _as_text(overrides: Dict[str, Any]) -> Dict[str, str]:
+    return {key: str(value) for key, value in sorted(overrides.items())}
+
+
+def finished_model(output: Path, overrides: Dict[str, Any]) -> Optional[Path]:
+    """The model-last dir of a `spacy train` run under ``output`` that finished with these
+    overrides, or None: spaCy saves model-last at every evaluation, so a killed run leaves
+    one from an early step."""
+    record = output / FINISHED_RUN
+    if record.exists() and json.loads(record.read_text()) == _as_text(overrides):
+        return output / "model-last"
+    return None
+
+
 def trained_model(config: Config, output: Path, overrides: Dict[str, Any], reuse: bool) -> Path:
-    """The model-last dir under ``output``: an earlier run's when ``reuse`` and there is one
-    (timing and scoring on a quiet machine after training side by side), else trained now."""
-    model_dir = output / "model-last"
-    if reuse and model_dir.is_dir():
+    """The model-last dir under ``output``: with ``reuse``, an earlier run's that finished
+    with the same overrides (timing and scoring on a quiet machine after training side by
+    side), else trained now."""
+    model_dir = finished_model(output, overrides) if reuse else None
+    if model_dir is not None:
         msg.info(f"reusing {model_dir}")
         return model_dir
     return train(config, output, overrides)

@@ -34,6 +34,7 @@ from common import (
     ROOT,
     SHARED_DATA,
     benchmark_parser,
+    finished_model,
     save_docbin,
     train,
     training_overrides,
@@ -110,9 +111,13 @@ def _slot_counts(eg: Example) -> Tuple[int, int, int]:
 
 def model_from_previous_run(config: Config, output: Path, overrides: Dict[str, Any]) -> Path:
     """``--evaluate-only``: the pipeline a previous run of this benchmark trained there."""
-    model_dir = output / "model-last"
-    if not (model_dir / "meta.json").exists():
-        msg.fail(f"{model_dir} holds no trained pipeline; run without --evaluate-only", exits=1)
+    model_dir = finished_model(output, overrides)
+    if model_dir is None:
+        msg.fail(
+            f"{output} holds no finished training run with these settings; run without "
+            "--evaluate-only",
+            exits=1,
+        )
     return model_dir
 
 
