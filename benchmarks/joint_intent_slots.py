@@ -40,7 +40,14 @@ from common import (
     training_overrides,
     write_results,
 )
-from paired_bootstrap import Metric, accuracy, micro_f1, paired_bootstrap, pooled_over_seeds
+from paired_bootstrap import (
+    Metric,
+    accuracy,
+    micro_f1,
+    paired_bootstrap,
+    pooled_over_seeds,
+    span_counts,
+)
 from spacy.scorer import Scorer
 from spacy.tokens import Doc
 from spacy.training import Example
@@ -86,7 +93,7 @@ def evaluate(nlp, gold_docs) -> Tuple[Dict[str, Any], Dict[str, numpy.ndarray]]:
         result["slot_f1"] = Scorer.score_spans(
             examples, "spans_sc", getter=lambda doc, _: doc.spans.get("sc", []), allow_overlap=True
         )["spans_sc_f"]
-        records["slots"] = numpy.array([_slot_counts(eg) for eg in examples]).reshape((-1, 3))
+        records["slots"] = span_counts(examples, "sc")
         assert abs(micro_f1(records["slots"]) - result["slot_f1"]) < 1e-6
     if "spanbert_textcat" in nlp.pipe_names:
         joint = score_sentence_and_spans(examples, spans_key="sc")
@@ -101,12 +108,6 @@ def evaluate(nlp, gold_docs) -> Tuple[Dict[str, Any], Dict[str, numpy.ndarray]]:
         if "spanbert_ner" in nlp.pipe_names:
             result["sentence_accuracy"] = joint["sentence_acc"]
     return result, records
-
-
-def _slot_counts(eg: Example) -> Tuple[int, int, int]:
-    pred = {(s.start, s.end, s.label_) for s in eg.predicted.spans.get("sc", [])}
-    gold = {(s.start, s.end, s.label_) for s in eg.reference.spans.get("sc", [])}
-    return len(pred & gold), len(pred - gold), len(gold - pred)
 
 
 def model_from_previous_run(config: Config, output: Path, overrides: Dict[str, Any]) -> Path:

@@ -14,6 +14,7 @@ scored and timed together on a quiet machine with ``--reuse-models``.
 from pathlib import Path
 from typing import Any, Dict
 
+import numpy
 import spacy
 from common import (
     ROOT,
@@ -27,6 +28,7 @@ from common import (
     write_results,
 )
 from ner_conll2003 import SPACY_SPANCAT
+from paired_bootstrap import micro_f1, paired_bootstrap, span_counts
 from spacy.scorer import Scorer
 from spacy.tokens import Doc
 from spacy.training import Example
@@ -64,6 +66,7 @@ def main() -> None:
     }
     systems: Dict[str, Any] = {}
     pipelines = {}
+    counts: Dict[str, numpy.ndarray] = {}
     for system in args.systems:
         sys_overrides = {k: v for k, v in overrides.items() if system in k or "spanbert" not in k}
         model_dir = trained_model(configs[system], work / system, sys_overrides, args.reuse_models)
@@ -71,12 +74,12 @@ def main() -> None:
         predicted = list(
             pipeline.pipe(Doc(pipeline.vocab, words=[t.text for t in d]) for d in splits["test"])
         )
+        examples = [Example(p, g) for p, g in zip(predicted, splits["test"])]
         scores = Scorer.score_spans(
-            [Example(p, g) for p, g in zip(predicted, splits["test"])],
-            "spans_sc",
-            getter=lambda doc, _: doc.spans.get("sc", []),
-            allow_overlap=True,
+            examples, "spans_sc", getter=lambda doc, _: doc.spans.get("sc", []), allow_overlap=True
         )
+        counts[system] = span_counts(examples, "sc")
+        assert abs(micro_f1(counts[system]) - scores["spans_sc_f"]) < 1e-6
         systems[system] = {
             "f1": scores["spans_sc_f"],
             "precision": scores["spans_sc_p"],
@@ -112,17 +115,18 @@ def main() -> None:
         header=("type", *systems),
         divider=True,
     )
-    write_results(
-        "nested-genia",
-        mode,
-        {
-            "dataset": "genia",
-            "split": "test",
-            "encoder": "all-MiniLM-L6-v2",
-            "train": {"examples": len(splits["train"]), "steps": steps, "seed": args.seed},
-            "systems": systems,
-        },
-    )
+    payload: Dict[str, Any] = {
+        "dataset": "genia",
+        "split": "test",
+        "encoder": "all-MiniLM-L6-v2",
+        "train": {"examples": len(splits["train"]), "steps": steps, "seed": args.seed},
+        "systems": systems,
+    }
+    if len(counts) == 2:
+        difference = paired_bootstrap(micro_f1, counts["spanbert_ner"], counts["spacy_spancat"])
+        payload["differences"] = {"spanbert_ner - spacy_spancat": {"f1": difference}}
+        msg.info(f"F1 spanbert_ner - spacy_spancat (95% paired bootstrap): {difference}")
+    write_results("nested-genia", mode, payload)
 
 
 if __name__ == "__main__":

@@ -50,7 +50,9 @@ def main() -> None:
             weights = ", ".join(f"{k} {_weight(v)}" for k, v in result["loss_weights"].items())
             print(f"\nJoint loss weights: {weights}.")
         if "joint_minus_separate" in result:
-            _print_differences(result)
+            _print_joint_differences(result)
+        if "differences" in result:
+            _print_differences(f"{result['split']} difference", result["differences"])
         if "trained_by" in result:
             print(f"\nPipelines trained by `{result['trained_by']}`.")
         for seed, dev_runs in result.get("sentence_weight_dev", {}).items():
@@ -73,14 +75,19 @@ def _weight(value: object) -> str:
     return str(value)
 
 
-def _print_differences(result: dict) -> None:
+def _print_joint_differences(result: dict) -> None:
     """Joint minus separate: over all seeds, then (several seeds) per seed."""
     overall = "all seeds" if "per_seed" in result else _seeds(result["train"])
     rows = {overall: result["joint_minus_separate"]}
     rows.update(
         {f"seed {s}": r["joint_minus_separate"] for s, r in result.get("per_seed", {}).items()}
     )
-    print("\n| joint - separate (test) | metric | difference | 95% paired bootstrap interval |")
+    _print_differences("joint - separate (test)", rows)
+
+
+def _print_differences(title: str, rows: dict) -> None:
+    """Differences with their paired bootstrap intervals, a row per name and metric."""
+    print(f"\n| {title} | metric | difference | 95% paired bootstrap interval |")
     print("|---|---|---|---|")
     for name, differences in rows.items():
         for metric, d in differences.items():

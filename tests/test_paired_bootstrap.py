@@ -55,3 +55,18 @@ def test_pooled_seeds_score_as_all_their_predictions_together() -> None:
     )
     with pytest.raises(ValueError, match="no pooling"):
         bootstrap.pooled_over_seeds(lambda records: records.mean(axis=-1), correct)
+
+
+def test_span_counts_need_exact_boundaries_and_label() -> None:
+    from spacy.tokens import Doc, Span
+    from spacy.training import Example
+    from spacy.vocab import Vocab
+
+    words = ["IL-2", "gene", "expression", "in", "T", "cells"]
+    gold = Doc(Vocab(), words=words)
+    gold.spans["sc"] = [Span(gold, 0, 1, "protein"), Span(gold, 0, 2, "DNA"), Span(gold, 4, 6, "x")]
+    pred = Doc(gold.vocab, words=words)
+    pred.spans["sc"] = [Span(pred, 0, 1, "protein"), Span(pred, 0, 2, "RNA"), Span(pred, 4, 5, "x")]
+    empty = Doc(gold.vocab, words=words)
+    counts = bootstrap.span_counts([Example(pred, gold), Example(empty, gold)], "sc")
+    assert counts.tolist() == [[1, 2, 2], [0, 0, 3]]
