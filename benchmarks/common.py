@@ -58,8 +58,8 @@ def benchmark_parser(
         parser.add_argument(
             "--reuse-models",
             action="store_true",
-            help="evaluate the model-last an earlier run of the same mode trained, where there "
-            "is one, instead of training again",
+            help="score the model-last of an earlier run that finished with the same settings, "
+            "where there is one, instead of training again",
         )
     return parser
 
