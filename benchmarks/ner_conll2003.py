@@ -10,7 +10,7 @@ bare encoder, and peak memory for one 20,000-word document.
 """
 
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
 import spacy
 from common import (
@@ -92,8 +92,10 @@ def prepare(data_dir: Path, work: Path, n_train: int, n_dev: int) -> Dict[str, A
     return splits
 
 
-def evaluate(system: str, nlp: Language, test_docs: List, scores_key: str) -> Dict[str, Any]:
-    """Test-set P/R/F1, overall and per label."""
+def evaluate(
+    system: str, nlp: Language, test_docs: List, scores_key: str
+) -> Tuple[Dict[str, Any], List[Example]]:
+    """Test-set P/R/F1, overall and per label, and the scored examples."""
     predicted = list(nlp.pipe([Doc(nlp.vocab, words=[t.text for t in d]) for d in test_docs]))
     examples = [Example(p, g) for p, g in zip(predicted, test_docs)]
     if scores_key == "ents":
@@ -103,7 +105,7 @@ def evaluate(system: str, nlp: Language, test_docs: List, scores_key: str) -> Di
             examples, "spans_sc", getter=lambda doc, _: doc.spans.get("sc", []), allow_overlap=True
         )
     msg.good(f"{system}: F1 {scores[f'{scores_key}_f']:.4f}")
-    return {
+    result = {
         "f1": scores[f"{scores_key}_f"],
         "precision": scores[f"{scores_key}_p"],
         "recall": scores[f"{scores_key}_r"],
@@ -112,6 +114,7 @@ def evaluate(system: str, nlp: Language, test_docs: List, scores_key: str) -> Di
             for k, v in sorted(scores[f"{scores_key}_per_type"].items())
         },
     }
+    return result, examples
 
 
 def main() -> None:
@@ -141,7 +144,7 @@ def main() -> None:
         sys_overrides["training.score_weights"] = f'{{"{key}": 1.0}}'
         model_dir = trained_model(config, work / system, sys_overrides, args.reuse_models)
         pipelines[system] = spacy.load(model_dir)
-        systems[system] = evaluate(system, pipelines[system], splits["test"], scores_key)
+        systems[system], _ = evaluate(system, pipelines[system], splits["test"], scores_key)
         if system == "spanbert_ner":
             words = [t.text for d in splits["test"][:50] for t in d]
             peak = peak_memory_mb(model_dir, 20000, words)

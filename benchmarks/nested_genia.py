@@ -27,11 +27,8 @@ from common import (
     with_component,
     write_results,
 )
-from ner_conll2003 import SPACY_SPANCAT
+from ner_conll2003 import SPACY_SPANCAT, evaluate
 from paired_bootstrap import micro_f1, paired_bootstrap, span_counts
-from spacy.scorer import Scorer
-from spacy.tokens import Doc
-from spacy.training import Example
 from thinc.api import Config
 from wasabi import msg
 
@@ -70,26 +67,10 @@ def main() -> None:
     for system in args.systems:
         sys_overrides = {k: v for k, v in overrides.items() if system in k or "spanbert" not in k}
         model_dir = trained_model(configs[system], work / system, sys_overrides, args.reuse_models)
-        pipeline = pipelines[system] = spacy.load(model_dir)
-        predicted = list(
-            pipeline.pipe(Doc(pipeline.vocab, words=[t.text for t in d]) for d in splits["test"])
-        )
-        examples = [Example(p, g) for p, g in zip(predicted, splits["test"])]
-        scores = Scorer.score_spans(
-            examples, "spans_sc", getter=lambda doc, _: doc.spans.get("sc", []), allow_overlap=True
-        )
+        pipelines[system] = spacy.load(model_dir)
+        systems[system], examples = evaluate(system, pipelines[system], splits["test"], "spans_sc")
         counts[system] = span_counts(examples, "sc")
-        assert abs(micro_f1(counts[system]) - scores["spans_sc_f"]) < 1e-6
-        systems[system] = {
-            "f1": scores["spans_sc_f"],
-            "precision": scores["spans_sc_p"],
-            "recall": scores["spans_sc_r"],
-            "per_label": {
-                k: {"f1": v["f"], "precision": v["p"], "recall": v["r"]}
-                for k, v in sorted(scores["spans_sc_per_type"].items())
-            },
-        }
-        msg.good(f"{system}: F1 {scores['spans_sc_f']:.4f}")
+        assert abs(micro_f1(counts[system]) - systems[system]["f1"]) < 1e-6
     for name, wps in best_words_per_second(pipelines, splits["test"][:800], BATCH_SIZE).items():
         systems[name]["words_per_second"] = wps
     msg.table(

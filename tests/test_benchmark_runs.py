@@ -1,17 +1,14 @@
 """Benchmark training runs: only a run that finished with the same settings is reused."""
 
-import importlib.util
 import subprocess
 from pathlib import Path
 
 import pytest
 from thinc.api import Config
 
-_PATH = Path(__file__).resolve().parent.parent / "benchmarks" / "common.py"
-_SPEC = importlib.util.spec_from_file_location("benchmark_common", _PATH)
-assert _SPEC is not None and _SPEC.loader is not None
-common = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(common)
+from .util import benchmark_module
+
+common = benchmark_module("common")
 
 OVERRIDES = {"training.max_steps": 600, "paths.train": Path("corpus") / "train.spacy"}
 

@@ -1,16 +1,14 @@
 """The paired bootstrap the joint benchmark reports its joint-minus-separate intervals with."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy
 import pytest
+from spacy.tokens import Doc, Span
+from spacy.training import Example
+from spacy.vocab import Vocab
 
-_PATH = Path(__file__).resolve().parent.parent / "benchmarks" / "paired_bootstrap.py"
-_SPEC = importlib.util.spec_from_file_location("paired_bootstrap", _PATH)
-assert _SPEC is not None and _SPEC.loader is not None
-bootstrap = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(bootstrap)
+from .util import benchmark_module
+
+bootstrap = benchmark_module("paired_bootstrap")
 
 
 def test_micro_f1_sums_counts_over_documents() -> None:
@@ -58,10 +56,6 @@ def test_pooled_seeds_score_as_all_their_predictions_together() -> None:
 
 
 def test_span_counts_need_exact_boundaries_and_label() -> None:
-    from spacy.tokens import Doc, Span
-    from spacy.training import Example
-    from spacy.vocab import Vocab
-
     words = ["IL-2", "gene", "expression", "in", "T", "cells"]
     gold = Doc(Vocab(), words=words)
     gold.spans["sc"] = [Span(gold, 0, 1, "protein"), Span(gold, 0, 2, "DNA"), Span(gold, 4, 6, "x")]
