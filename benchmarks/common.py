@@ -10,9 +10,10 @@ import time
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 
+import spacy
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin
-from thinc.api import Config
+from thinc.api import Config, set_gpu_allocator
 from wasabi import msg
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,7 +24,8 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 def benchmark_parser(
     doc: str, several_seeds: bool = False, systems: Sequence[str] = ()
 ) -> argparse.ArgumentParser:
-    """Arguments every benchmark takes: --quick (a subset, minutes), --seed, --steps; with
+    """Arguments every benchmark takes: --quick (a subset, minutes), --seed, --steps,
+    --gpu-id (pass it to ``use_device``); with
     ``several_seeds``, --seeds (comma-separated training seeds) in place of --seed; with
     ``systems``, --systems (which of them to run) and --reuse-models."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
@@ -38,6 +40,12 @@ def benchmark_parser(
     else:
         parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--steps", type=int, default=0, help="training steps (default: the mode's)")
+    parser.add_argument(
+        "--gpu-id",
+        type=int,
+        default=-1,
+        help="train and run every pipeline on this GPU (results go to <benchmark>-gpu.json)",
+    )
     if systems:
 
         def system_names(text: str) -> List[str]:
@@ -64,10 +72,27 @@ def benchmark_parser(
     return parser
 
 
+_device = {"gpu_id": -1}  # set once per process by use_device
+
+
+def use_device(gpu_id: int) -> None:
+    """Run this process's pipelines, and the `spacy train` runs it starts, on GPU ``gpu_id``
+    (-1: CPU). On a GPU, cupy allocates through PyTorch's pool, as `spacy train` does."""
+    _device["gpu_id"] = gpu_id
+    if gpu_id >= 0:
+        spacy.require_gpu(gpu_id)
+        set_gpu_allocator("pytorch")
+
+
 def machine() -> str:
-    """E.g. '2-core CPU, 24 GiB'."""
+    """E.g. '2-core CPU, 24 GiB', or '1x NVIDIA H100 80GB HBM3 (16-core CPU, 128 GiB)'."""
     mem_kb = int(open("/proc/meminfo").read().split()[1])
-    return f"{os.cpu_count()}-core CPU, {round(mem_kb / 1024**2)} GiB"
+    host = f"{os.cpu_count()}-core CPU, {round(mem_kb / 1024**2)} GiB"
+    if _device["gpu_id"] < 0:
+        return host
+    import torch
+
+    return f"1x {torch.cuda.get_device_name(_device['gpu_id'])} ({host})"
 
 
 def minilm_path() -> str:
@@ -126,6 +151,7 @@ def train(config: Config, output: Path, overrides: Dict[str, Any]) -> Path:
     config_path = output / "config.cfg"
     config.to_disk(config_path)
     args = [sys.executable, "-m", "spacy", "train", str(config_path), "--output", str(output)]
+    args += ["--gpu-id", str(_device["gpu_id"])]
     for key, value in overrides.items():
         args += [f"--{key}", str(value)]
     msg.info(" ".join(args))
@@ -189,31 +215,41 @@ def timed_pipe(nlp: Language, docs: Sequence[Doc], batch_size: int) -> tuple:
     return predicted, n_words / elapsed
 
 
-def peak_memory_mb(model_dir: Path, n_words: int, words: List[str]) -> float:
-    """Peak RSS (MB) of a fresh process that loads the pipeline and annotates one doc of
-    ``n_words`` words (the given words repeated)."""
+def peak_memory_mb(model_dir: Path, n_words: int, words: List[str]) -> Dict[str, float]:
+    """Peak memory (MB) of a fresh process that loads the pipeline and annotates one doc of
+    ``n_words`` words (the given words repeated): ``rss`` (host), and on a GPU ``gpu`` (the
+    most PyTorch's allocator held, cupy's arrays included)."""
     code = (
-        "import json, resource, sys, spacy\n"
+        "import json, resource, sys, spacy, torch\n"
         "from spacy.tokens import Doc\n"
+        "from thinc.api import set_gpu_allocator\n"
+        "gpu_id = int(sys.argv[3])\n"
+        "if gpu_id >= 0: spacy.require_gpu(gpu_id); set_gpu_allocator('pytorch')\n"
         "nlp = spacy.load(sys.argv[1]); words = json.loads(sys.stdin.read())\n"
         "n = int(sys.argv[2]); words = (words * (n // len(words) + 1))[:n]\n"
         "doc = nlp(Doc(nlp.vocab, words=words))\n"
-        "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
-        "print(len(doc), len(doc.ents), peak)\n"
+        "rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
+        "gpu = torch.cuda.max_memory_allocated() / 1024**2 if gpu_id >= 0 else 0.0\n"
+        "print(len(doc), len(doc.ents), rss, gpu)\n"
     )
+    gpu_id = _device["gpu_id"]
     out = subprocess.run(
-        [sys.executable, "-c", code, str(model_dir), str(n_words)],
+        [sys.executable, "-c", code, str(model_dir), str(n_words), str(gpu_id)],
         input=json.dumps(words),
         capture_output=True,
         text=True,
         check=True,
     ).stdout.split()
-    return round(float(out[-1]), 1)
+    peak = {"rss": round(float(out[-2]), 1)}
+    if gpu_id >= 0:
+        peak["gpu"] = round(float(out[-1]), 1)
+    return peak
 
 
 def write_results(name: str, mode: str, payload: Dict[str, Any]) -> Path:
-    """Write benchmarks/results/<name>.json in BENCHMARKS.md's shape (``mode`` inside says
-    quick or full); a quick run writes <name>-quick.json instead of replacing a full run."""
+    """Write benchmarks/results/<name>.json (<name>-gpu.json from a GPU run) in
+    BENCHMARKS.md's shape (``mode`` inside says quick or full); a quick run writes
+    <name>-quick.json instead of replacing a full run."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     result = {
         "benchmark": name,
@@ -225,9 +261,10 @@ def write_results(name: str, mode: str, payload: Dict[str, Any]) -> Path:
         ),
     }
     result.update(payload)
-    path = RESULTS_DIR / f"{name}.json"
+    stem = name if _device["gpu_id"] < 0 else f"{name}-gpu"
+    path = RESULTS_DIR / f"{stem}.json"
     if mode != "full" and path.exists() and json.loads(path.read_text())["mode"] == "full":
-        path = RESULTS_DIR / f"{name}-{mode}.json"  # a quick run never replaces a full one
+        path = RESULTS_DIR / f"{stem}-{mode}.json"  # a quick run never replaces a full one
     path.write_text(json.dumps(result, indent=2) + "\n")
     msg.good(f"Wrote {path.relative_to(ROOT)}")
     return path

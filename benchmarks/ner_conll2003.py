@@ -22,6 +22,7 @@ from common import (
     save_docbin,
     trained_model,
     training_overrides,
+    use_device,
     with_component,
     write_results,
 )
@@ -122,6 +123,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=SHARED_DATA / "conll2003" / "iob2")
     parser.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "work" / "conll2003")
     args = parser.parse_args()
+    use_device(args.gpu_id)
     mode = "quick" if args.quick else "full"
     n_train, n_dev, steps = (2000, 500, 120) if args.quick else (0, 1000, 450)
     steps = args.steps or steps
@@ -148,7 +150,7 @@ def main() -> None:
         if system == "spanbert_ner":
             words = [t.text for d in splits["test"][:50] for t in d]
             peak = peak_memory_mb(model_dir, 20000, words)
-            msg.info(f"peak memory, one 20,000-word doc: {peak} MB")
+            msg.info(f"peak memory, one 20,000-word doc (MB): {peak}")
     if "spanbert_ner" in pipelines:
         encoder_only = spacy.load(work / "spanbert_ner" / "model-last", exclude=["spanbert_ner"])
         pipelines["encoder_only"] = encoder_only
@@ -195,7 +197,9 @@ def main() -> None:
         "systems": systems,
     }
     if "spanbert_ner" in systems:
-        payload["peak_memory_mb_20k_words"] = peak
+        payload["peak_memory_mb_20k_words"] = peak["rss"]
+        if "gpu" in peak:
+            payload["peak_gpu_memory_mb_20k_words"] = peak["gpu"]
     write_results("ner-conll2003", mode, payload)
 
 

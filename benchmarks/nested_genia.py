@@ -24,6 +24,7 @@ from common import (
     save_docbin,
     trained_model,
     training_overrides,
+    use_device,
     with_component,
     write_results,
 )
@@ -43,6 +44,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=SHARED_DATA / "genia" / "jsonl")
     parser.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "work" / "genia")
     args = parser.parse_args()
+    use_device(args.gpu_id)
     mode = "quick" if args.quick else "full"
     n_train, n_dev, steps = (3000, 300, 150) if args.quick else (0, 500, 600)
     steps = args.steps or steps

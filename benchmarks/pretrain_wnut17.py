@@ -20,6 +20,7 @@ from common import (
     save_docbin,
     train,
     training_overrides,
+    use_device,
     write_results,
 )
 from spacy.scorer import Scorer
@@ -42,6 +43,7 @@ def main() -> None:
     parser = benchmark_parser(__doc__)
     parser.add_argument("--pretrain-steps", type=int, default=0, help="default: the mode's")
     args = parser.parse_args()
+    use_device(args.gpu_id)
     mode = "quick" if args.quick else "full"
     pretrain_steps, steps = (100, 150) if args.quick else (1000, 400)
     steps = args.steps or steps

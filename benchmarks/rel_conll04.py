@@ -14,6 +14,7 @@ from common import (
     save_docbin,
     train,
     training_overrides,
+    use_device,
     write_results,
 )
 from spacy.scorer import Scorer
@@ -32,6 +33,7 @@ SPERT = {"ents_f1": 0.8894, "rel_f1": 0.7147}
 def main() -> None:
     parser = benchmark_parser(__doc__)
     args = parser.parse_args()
+    use_device(args.gpu_id)
     mode = "quick" if args.quick else "full"
     n_train, steps = (300, 150) if args.quick else (0, 800)
     steps = args.steps or steps

@@ -56,10 +56,11 @@ def main() -> None:
         if "trained_by" in result:
             print(f"\nPipelines trained by `{result['trained_by']}`.")
         for seed, dev_runs in result.get("sentence_weight_dev", {}).items():
-            print(f"\nJoint system, seed {seed}, dev scores per sentence weight (best one used):")
-            for weight, scores in dev_runs.items():
+            print(f"\nJoint system, seed {seed}, dev scores per sentence weight (chosen one used):")
+            for run, scores in dev_runs.items():
+                name = run if run == "heads alone" else f"sentence weight {run}"
                 dev_cells = ", ".join(f"{k} {_fmt(v)}" for k, v in scores.items())
-                print(f"* sentence weight {weight}: {dev_cells}")
+                print(f"* {name}: {dev_cells}")
         print()
 
 

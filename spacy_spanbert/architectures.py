@@ -6,7 +6,16 @@ from spacy.tokens import Doc, Span
 from spacy.util import registry
 from spacy_transformers.data_classes import FullTransformerBatch
 from spacy_transformers.layers import TransformerModel
-from thinc.api import Dropout, Model, Relu, Softmax, chain, list2ragged, with_getitem
+from thinc.api import (
+    Dropout,
+    Model,
+    Relu,
+    Softmax,
+    chain,
+    get_torch_default_device,
+    list2ragged,
+    with_getitem,
+)
 from thinc.types import Floats2d, Ragged
 
 from .encoders import load_local_encoder
@@ -171,4 +180,5 @@ def _init_from_local_checkpoint(
         transformer_config=dict(model._init_transformer_config),
         model_type=model.attrs["model_type"],
     )
+    hf_model.transformer.to(get_torch_default_device())  # as spacy-transformers' own init
     model.attrs["set_transformer"](model, hf_model)

@@ -1,4 +1,4 @@
-"""Shared fixtures: tiny local encoders, and the --runslow switch."""
+"""Shared fixtures: tiny local encoders, and the --runslow and --gpu switches."""
 
 from pathlib import Path
 from typing import List
@@ -10,15 +10,28 @@ from .util import write_tiny_bert
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--runslow", action="store_true", help="run tests marked slow")
+    parser.addoption(
+        "--gpu", action="store_true", help="run every model on GPU 0 (spacy.require_gpu)"
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("--gpu"):
+        import spacy
+
+        spacy.require_gpu(0)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: List[pytest.Item]) -> None:
-    if config.getoption("--runslow"):
-        return
-    skip = pytest.mark.skip(reason="slow: run with --runslow")
+    skips = {}
+    if not config.getoption("--runslow"):
+        skips["slow"] = pytest.mark.skip(reason="slow: run with --runslow")
+    if config.getoption("--gpu"):
+        skips["cpu_only"] = pytest.mark.skip(reason="CPU only (see the test's marker)")
     for item in items:
-        if "slow" in item.keywords:
-            item.add_marker(skip)
+        for keyword, skip in skips.items():
+            if keyword in item.keywords:
+                item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")

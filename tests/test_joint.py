@@ -135,7 +135,8 @@ def test_weight_zero_reduces_to_training_the_other_head_alone(
     train(joint, 5, same_heads_as=joint_initial)
     train(single, 5, same_heads_as=joint_initial)
     for p, q in zip(encoder_weights(joint), encoder_weights(single)):
-        assert torch.equal(p, q)
+        # bitwise on CPU; GPU kernels (atomic adds) are not deterministic from run to run
+        assert torch.equal(p, q) if p.device.type == "cpu" else torch.allclose(p, q, atol=1e-6)
 
 
 def test_both_weights_train_the_encoder_differently(tiny_bert: Path) -> None:
@@ -168,6 +169,8 @@ def test_sentence_gradient_is_cross_entropy_as_a_mean_over_docs(
     )
     loss, d_mean = textcat.get_loss(examples, scores)
     _, d_sum = MultiLabel_TextCategorizer.get_loss(textcat, examples, scores)  # scores - truths
+    to_numpy = textcat.model.ops.to_numpy
+    scores, d_mean, d_sum = to_numpy(scores), to_numpy(d_mean), to_numpy(d_sum)
     truths = numpy.array(
         [[eg.reference.cats[label] for label in textcat.labels] for eg in examples]
     )

@@ -148,6 +148,7 @@ def test_relations_survive_docbin_pickle_and_multiprocessing(rel_nlp: Language) 
     ]
 
 
+@pytest.mark.cpu_only  # n_process forks, and a forked process can't use CUDA
 def test_relations_survive_multiprocessing(rel_nlp: Language) -> None:
     texts = [text for text, _, _ in DATA]
     docs = list(rel_nlp.pipe(texts))

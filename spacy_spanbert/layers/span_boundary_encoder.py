@@ -10,6 +10,7 @@ The inside mean uses prefix sums of the projected tokens, so it is O(1) per span
 
 from typing import Callable, Optional, Tuple, cast
 
+import numpy
 from thinc.api import Model, Ops, glorot_uniform_init, normal_init
 from thinc.types import Floats2d, Ints1d, Ints2d, Ragged
 
@@ -118,10 +119,13 @@ def _span_rows(
 ) -> Tuple[Ints1d, Ints1d, Ints1d]:
     """Rows of the first and last token of each span in the flat token array, and widths."""
     ops = model.ops
-    xp = ops.xp
-    doc_offsets = xp.concatenate((xp.zeros((1,), dtype="i"), xp.cumsum(doc_lengths)[:-1]))
-    span_offsets = xp.repeat(doc_offsets, ops.asarray1i(spans.lengths))
-    bounds = cast(Ints2d, spans.dataXd.reshape((-1, 2)))
+    # offsets on the host (cupy's repeat takes no array of counts), then to the model's device
+    lengths = ops.to_numpy(doc_lengths)
+    doc_offsets = numpy.concatenate((numpy.zeros((1,), dtype="i"), numpy.cumsum(lengths)[:-1]))
+    span_offsets = ops.asarray1i(
+        cast(Ints1d, numpy.repeat(doc_offsets, ops.to_numpy(spans.lengths)))
+    )
+    bounds = ops.asarray2i(cast(Ints2d, spans.dataXd.reshape((-1, 2))))
     starts = ops.asarray1i(bounds[:, 0] + span_offsets)
     ends = ops.asarray1i(bounds[:, 1] + span_offsets)
     return starts, ends - 1, ends - starts

@@ -168,5 +168,6 @@ def binary_cross_entropy(
     """Summed binary cross-entropy of sigmoid ``scores`` over the labels that are not missing."""
     xp = get_array_module(scores)
     scores = xp.clip(scores, 1e-7, 1 - 1e-7)
+    truths = xp.asarray(truths)
     losses = -(truths * xp.log(scores) + (1 - truths) * xp.log(1 - scores))
     return float((losses * xp.asarray(not_missing)).sum())
