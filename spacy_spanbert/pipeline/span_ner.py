@@ -20,11 +20,13 @@ from spacy.pipeline.spancat import Suggester
 from spacy.tokens import Doc, Span, SpanGroup
 from spacy.training import Example, validate_examples
 from spacy.vocab import Vocab
-from thinc.api import Config, Model, Optimizer, set_dropout_rate
-from thinc.types import Floats2d, Ints1d, Ragged
+from thinc.api import Config, Model, NumpyOps, Optimizer, set_dropout_rate
+from thinc.types import Floats2d, Ints1d, Ints2d, Ragged
 
 from ..decoding import ScoredSpans, non_overlapping, spans_above_threshold
 from .head import SHARED_ENCODER_LISTENER, LabelledHead
+
+HOST_OPS = NumpyOps()
 
 default_model_config = (
     """
@@ -128,7 +130,7 @@ class SpanNER(LabelledHead):
     def predict(self, docs: Iterable[Doc]) -> Tuple[Ragged, Floats2d]:
         """Score every candidate span; returns (candidates, probabilities). No side effects."""
         docs = list(docs)
-        candidates = self.suggester(docs, ops=self.model.ops)
+        candidates = self._suggest(docs)
         if candidates.lengths.sum() == 0:
             return candidates, self.model.ops.alloc2f(0, len(self.labels) + 1)
         return candidates, self.model.predict((docs, candidates))
@@ -169,7 +171,7 @@ class SpanNER(LabelledHead):
         examples = list(examples)
         validate_examples(examples, "SpanNER.update")
         docs = [eg.predicted for eg in examples]
-        candidates = self.suggester(docs, ops=self.model.ops)
+        candidates = self._suggest(docs)
         if candidates.lengths.sum() == 0:
             return losses
         set_dropout_rate(self.model, drop)
@@ -267,7 +269,7 @@ class SpanNER(LabelledHead):
                 stacklevel=2,
             )
         docs = [eg.predicted for eg in sample]
-        candidates = self.suggester(docs, ops=self.model.ops)
+        candidates = self._suggest(docs)
         Y = self.model.ops.alloc2f(int(candidates.lengths.sum()), len(self.labels) + 1)
         self.model.initialize(X=(docs, candidates), Y=Y)
         self._set_prior_bias(gold_counts, n_candidates)
@@ -293,9 +295,17 @@ class SpanNER(LabelledHead):
         """Gold spans mapped onto the predicted doc's tokens (misaligned ones drop out)."""
         return list(eg.get_aligned_spans_y2x(self._reference_spans(eg), allow_overlap=True))
 
+    def _suggest(self, docs: List[Doc]) -> Ragged:
+        """The suggester's candidate spans, made on the host and moved to the model's device
+        in one transfer: spaCy's suggesters build a few small arrays per doc and width, and
+        as GPU kernels their launches would cost more than scoring the spans."""
+        candidates = self.suggester(docs, ops=HOST_OPS)
+        ops = self.model.ops
+        bounds = ops.asarray2i(cast(Ints2d, candidates.dataXd))
+        return Ragged(bounds, ops.asarray1i(candidates.lengths))
+
     def _candidate_set(self, doc: Doc) -> set:
-        candidates = self.suggester([doc], ops=self.model.ops)
-        bounds = self.model.ops.to_numpy(candidates.dataXd).reshape((-1, 2))
+        bounds = self.suggester([doc], ops=HOST_OPS).dataXd.reshape((-1, 2))
         return {(int(s), int(e)) for s, e in bounds}
 
     def _to_spans(self, doc: Doc, kept: ScoredSpans) -> List[Span]:
