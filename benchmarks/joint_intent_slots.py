@@ -16,12 +16,15 @@ file).
 
 The joint-minus-separate differences come with 95% paired bootstrap intervals over the
 test utterances (see paired_bootstrap.py). ``--seeds 0,1,2`` trains every system once per
-seed and reports means (per-seed scores in the results file); runs of single seeds can go
-side by side and be scored together afterwards with ``--evaluate-only``:
+seed and reports means (per-seed scores in the results file); runs of single seeds, or of
+single systems (``--train-only``), can go side by side and be scored together afterwards with
+``--evaluate-only``:
 
     python benchmarks/joint_intent_slots.py snips --seeds 1 &
-    python benchmarks/joint_intent_slots.py snips --seeds 2 &
-    wait; python benchmarks/joint_intent_slots.py snips --seeds 0,1,2 --evaluate-only
+    python benchmarks/joint_intent_slots.py snips --seeds 2 --train-only joint &
+    python benchmarks/joint_intent_slots.py snips --seeds 2 --train-only spans_only &
+    python benchmarks/joint_intent_slots.py snips --seeds 2 --train-only sentence_only &
+    wait; python benchmarks/joint_intent_slots.py snips --seeds 1,2 --evaluate-only
 """
 
 import random
@@ -123,6 +126,19 @@ def model_from_previous_run(config: Config, output: Path, overrides: Dict[str, A
     return model_dir
 
 
+def training_run(
+    base: Config, seed_dir: Path, overrides: Dict[str, Any], system: str, weight: str = ""
+) -> Tuple[Config, Path, Dict[str, Any]]:
+    """Config, output directory and `spacy train` overrides of one pipeline: a head alone,
+    or the joint system with sentence loss weight ``weight``."""
+    overrides = {**overrides, "training.score_weights": SCORE_WEIGHTS[system]}
+    dropped = HEADS[system]
+    if dropped is not None:
+        return without(base, dropped), seed_dir / system, overrides
+    joint_overrides = {**overrides, "loss_weights.sentence": weight}
+    return base, seed_dir / f"joint-sentence{weight}", joint_overrides
+
+
 def choose_sentence_weight(
     fit: Fit,
     base: Config,
@@ -138,15 +154,7 @@ def choose_sentence_weight(
     under "heads alone", each weight's run, with its ``margin``, under the weight)."""
     runs: Dict[str, Tuple[Path, Dict[str, float]]] = {}
     for weight in grid.split(","):
-        model_dir = fit(
-            base,
-            work / f"joint-sentence{weight}",
-            {
-                **overrides,
-                "training.score_weights": SCORE_WEIGHTS["joint"],
-                "loss_weights.sentence": weight,
-            },
-        )
+        model_dir = fit(*training_run(base, work, overrides, "joint", weight))
         scores, _ = evaluate(spacy.load(model_dir), dev)
         scores["margin"] = min(scores[m] - alone_dev[m] for m in ("intent_accuracy", "slot_f1"))
         runs[weight] = (model_dir, scores)
@@ -178,11 +186,7 @@ def train_and_score(
     alone_dev: Dict[str, float] = {}
     for system, dropped in HEADS.items():
         if dropped is not None:
-            models[system] = fit(
-                without(base, dropped),
-                work / f"seed{seed}" / system,
-                {**overrides, "training.score_weights": SCORE_WEIGHTS[system]},
-            )
+            models[system] = fit(*training_run(base, work / f"seed{seed}", overrides, system))
             alone_dev.update(evaluate(spacy.load(models[system]), splits["dev"])[0])
     out: Dict[str, Any] = {"systems": {}, "records": {}}
     out["sentence_weight"], models["joint"], out["sentence_weight_dev"] = choose_sentence_weight(
@@ -193,6 +197,16 @@ def train_and_score(
         out["systems"][system], out["records"][system] = evaluate(nlp, splits["test"])
         msg.good(f"seed {seed}, {system}: {out['systems'][system]}")
     return out
+
+
+def train_only(
+    system: str, seeds: List[int], base: Config, work: Path, steps: int, grid: str
+) -> None:
+    """``--train-only``: train one system (joint: once per sentence weight) per seed."""
+    for seed in seeds:
+        overrides = training_overrides(work, steps, seed)
+        for weight in grid.split(",") if system == "joint" else [""]:
+            train(*training_run(base, work / f"seed{seed}", overrides, system, weight))
 
 
 def joint_minus_separate(runs: List[Dict[str, Any]]) -> Dict[str, Dict[str, float]]:
@@ -240,6 +254,12 @@ def main() -> None:
         action="store_true",
         help="score the pipelines a previous run of this mode left under benchmarks/work",
     )
+    parser.add_argument(
+        "--train-only",
+        choices=sorted(HEADS),
+        help="train this system (joint: once per sentence weight) and score nothing; runs "
+        "side by side are scored together afterwards with --evaluate-only",
+    )
     args = parser.parse_args()
     use_device(args.gpu_id)
     mode = "quick" if args.quick else "full"
@@ -266,6 +286,9 @@ def main() -> None:
         splits[split] = random.Random(SAMPLE_SEED).sample(docs, limit) if limit else docs
         save_docbin(splits[split], work / f"{split}.spacy")
     base = Config().from_disk(ROOT / "configs" / "joint.cfg", interpolate=False)
+    if args.train_only:
+        train_only(args.train_only, args.seeds, base, work, steps, args.sentence_weights)
+        return
     fit = model_from_previous_run if args.evaluate_only else train
     runs = [
         train_and_score(seed, fit, base, work, steps, args.sentence_weights, splits)

@@ -1,8 +1,9 @@
 """Every full benchmark: trained side by side, then scored; the timed ones on an idle machine.
 
-Training runs ``--jobs`` processes at a time (the CPU threads split between them): one per
-system (CoNLL-2003, GENIA) or per seed and data set (joint), plus CoNLL04. Each joint benchmark
-is scored (``--evaluate-only``) as soon as its seeds have trained. The benchmarks that measure
+Training runs ``--jobs`` processes at a time (the CPU threads split between them), one
+pipeline each: per system (CoNLL-2003, GENIA), per seed, system and sentence weight (joint),
+and CoNLL04. Each joint benchmark is scored (``--evaluate-only``) as soon as its pipelines
+have trained. The benchmarks that measure
 speed run last, one at a time, with nothing beside them: CoNLL-2003 and GENIA with
 ``--reuse-models`` (words/s), then WNUT-17 pretraining (tokens/s). Each script writes its own
 results file; logs go to benchmarks/work/logs/.
@@ -25,28 +26,42 @@ from wasabi import msg
 BENCHMARKS = Path(__file__).resolve().parent
 LOGS = BENCHMARKS / "work" / "logs"
 JOINT_DATA = ("atis", "snips")
+SENTENCE_WEIGHTS = ("0.01", "0.03", "0.1")  # the joint benchmark's grid, chosen on dev
 
 
 def training_jobs(seeds: Sequence[int]) -> Dict[str, List[List[str]]]:
-    """Training runs per benchmark; the joint ones (the longest) first."""
+    """Training runs per benchmark, one pipeline each, the longest first."""
     jobs = {
-        data: [["joint_intent_slots.py", data, "--seeds", str(seed)] for seed in seeds]
-        for data in JOINT_DATA
+        "genia": [
+            ["nested_genia.py", "--systems", system] for system in ("spanbert_ner", "spacy_spancat")
+        ],
+        "conll2003": [
+            ["ner_conll2003.py", "--systems", system]
+            for system in ("spacy_spancat", "spanbert_ner", "spacy_ner")
+        ],
     }
-    jobs["genia"] = [
-        ["nested_genia.py", "--systems", system] for system in ("spanbert_ner", "spacy_spancat")
-    ]
-    jobs["conll2003"] = [
-        ["ner_conll2003.py", "--systems", system]
-        for system in ("spacy_spancat", "spanbert_ner", "spacy_ner")
-    ]
+    for data in JOINT_DATA:
+        jobs[data] = [
+            ["joint_intent_slots.py", data, "--seeds", str(seed), "--train-only", *system]
+            for seed in seeds
+            for system in (
+                *(["joint", "--sentence-weights", weight] for weight in SENTENCE_WEIGHTS),
+                ["spans_only"],
+                ["sentence_only"],
+            )
+        ]
     jobs["conll04"] = [["rel_conll04.py"]]
     return jobs
 
 
 def joint_scoring_job(data: str, seeds: Sequence[int]) -> List[str]:
     """All seeds of one joint benchmark scored together (no timing: runs beside training)."""
-    return ["joint_intent_slots.py", data, "--seeds", ",".join(map(str, seeds)), "--evaluate-only"]
+    all_seeds = ",".join(map(str, seeds))
+    weights = ",".join(SENTENCE_WEIGHTS)
+    return ["joint_intent_slots.py", data, "--seeds", all_seeds, "--evaluate-only"] + [
+        "--sentence-weights",
+        weights,
+    ]
 
 
 TIMED_JOBS = (
