@@ -3,10 +3,9 @@
 Training runs ``--jobs`` processes at a time (the CPU threads split between them), one
 pipeline each: per system (CoNLL-2003, GENIA), per seed, system and sentence weight (joint),
 and CoNLL04. Each joint benchmark is scored (``--evaluate-only``) as soon as its pipelines
-have trained. The benchmarks that measure
-speed run last, one at a time, with nothing beside them: CoNLL-2003 and GENIA with
-``--reuse-models`` (words/s), then WNUT-17 pretraining (tokens/s). Each script writes its own
-results file; logs go to benchmarks/work/logs/.
+have trained. The benchmarks that measure speed run last, one at a time, with nothing beside
+them: CoNLL-2003 and GENIA with ``--reuse-models`` (words/s), then WNUT-17 pretraining
+(tokens/s). Each script writes its own results file; the logs go to LOGS.
 
     python benchmarks/run_all.py --jobs 13 --gpu-id 0   # one GPU machine with 16 cores
     python benchmarks/run_all.py --jobs 2               # 2-core CPU, 24 GiB: a day or more
