@@ -57,9 +57,9 @@ def joint_scoring_job(data: str, seeds: Sequence[int]) -> List[str]:
     """All seeds of one joint benchmark scored together (no timing: runs beside training)."""
     all_seeds = ",".join(map(str, seeds))
     weights = ",".join(SENTENCE_WEIGHTS)
-    return ["joint_intent_slots.py", data, "--seeds", all_seeds, "--evaluate-only"] + [
-        "--sentence-weights",
-        weights,
+    return [
+        *("joint_intent_slots.py", data, "--seeds", all_seeds, "--evaluate-only"),
+        *("--sentence-weights", weights),
     ]
 
 
