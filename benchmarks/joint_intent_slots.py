@@ -8,8 +8,8 @@ slot right) side by side, beside JointBERT's published BERT-base figures for con
 The joint system's sentence loss weight is chosen on the dev split, as any hyperparameter
 would be, by the target itself: one joint run per ``--sentence-weights`` value, each scored on
 dev against the heads alone; the weight whose smaller margin (intent accuracy, slot F1) is
-largest wins and only that run is scored on test (every run's dev scores go to the results
-file).
+largest wins (ties go to the larger other margin) and only that run is scored on test (every
+run's dev scores go to the results file).
 
     python benchmarks/joint_intent_slots.py snips --quick   # 2,000 sampled utterances, 150 steps
     python benchmarks/joint_intent_slots.py atis            # full training set, 600 steps
@@ -139,6 +139,18 @@ def training_run(
     return base, seed_dir / f"joint-sentence{weight}", joint_overrides
 
 
+def best_weight(runs: Dict[str, Dict[str, float]], alone_dev: Dict[str, float]) -> str:
+    """The weight in ``runs`` (each weight's dev scores) whose smaller margin over the heads
+    alone (``alone_dev``: intent accuracy, slot F1) is largest; a tie on it (intent accuracy
+    at its ceiling, where one dev utterance moves the margin) goes to the larger other margin.
+    Adds each run's ``margin`` (the smaller) to its scores."""
+    margins = {}
+    for weight, scores in runs.items():
+        margins[weight] = sorted(scores[m] - alone_dev[m] for m in ("intent_accuracy", "slot_f1"))
+        scores["margin"] = margins[weight][0]
+    return max(runs, key=lambda w: margins[w])
+
+
 def choose_sentence_weight(
     fit: Fit,
     base: Config,
@@ -148,24 +160,18 @@ def choose_sentence_weight(
     dev: List[Doc],
     alone_dev: Dict[str, float],
 ) -> Tuple[float, Path, Dict[str, Dict[str, float]]]:
-    """Train the joint system once per sentence weight in ``grid`` and score each run on
-    ``dev``; return the weight whose smaller margin over the heads alone (``alone_dev``:
-    intent accuracy, slot F1) is largest, its model, and the dev scores (the heads alone
-    under "heads alone", each weight's run, with its ``margin``, under the weight)."""
-    runs: Dict[str, Tuple[Path, Dict[str, float]]] = {}
+    """Train the joint system once per sentence weight in ``grid``, score each run on
+    ``dev`` and keep the ``best_weight``; return it, its model, and the dev scores (the heads
+    alone under "heads alone", each weight's run, with its ``margin``, under the weight)."""
+    models: Dict[str, Path] = {}
+    runs: Dict[str, Dict[str, float]] = {}
     for weight in grid.split(","):
-        model_dir = fit(*training_run(base, work, overrides, "joint", weight))
-        scores, _ = evaluate(spacy.load(model_dir), dev)
-        scores["margin"] = min(scores[m] - alone_dev[m] for m in ("intent_accuracy", "slot_f1"))
-        runs[weight] = (model_dir, scores)
-        msg.info(f"sentence weight {weight}, dev: {scores}")
-    best = max(runs, key=lambda w: runs[w][1]["margin"])
+        models[weight] = fit(*training_run(base, work, overrides, "joint", weight))
+        runs[weight], _ = evaluate(spacy.load(models[weight]), dev)
+        msg.info(f"sentence weight {weight}, dev: {runs[weight]}")
+    best = best_weight(runs, alone_dev)
     msg.good(f"sentence weight {best} chosen on dev")
-    return (
-        float(best),
-        runs[best][0],
-        {"heads alone": alone_dev, **{w: scores for w, (_, scores) in runs.items()}},
-    )
+    return float(best), models[best], {"heads alone": alone_dev, **runs}
 
 
 def train_and_score(
