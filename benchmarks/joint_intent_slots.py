@@ -14,6 +14,10 @@ run's dev scores go to the results file).
     python benchmarks/joint_intent_slots.py snips --quick   # 2,000 sampled utterances, 150 steps
     python benchmarks/joint_intent_slots.py atis            # full training set, 600 steps
 
+``--set KEY=VALUE`` passes a `spacy train` override of joint.cfg to every system whose config
+has that section (a head alone trains the same with or without the other head's settings):
+``--set components.spanbert_textcat.learn_rate_scale=30``.
+
 The joint-minus-separate differences come with 95% paired bootstrap intervals over the
 test utterances (see paired_bootstrap.py). ``--seeds 0,1,2`` trains every system once per
 seed and reports means (per-seed scores in the results file); runs of single seeds, or of
@@ -126,17 +130,46 @@ def model_from_previous_run(config: Config, output: Path, overrides: Dict[str, A
     return model_dir
 
 
+def has_setting(config: Config, key: str) -> bool:
+    """Whether ``config`` has the section of the dotted `spacy train` override ``key``."""
+    section: Any = config
+    for name in key.split(".")[:-1]:
+        if not isinstance(section, dict) or name not in section:
+            return False
+        section = section[name]
+    return isinstance(section, dict)
+
+
+def parse_settings(pairs: List[str], base: Config) -> Dict[str, str]:
+    """``--set KEY=VALUE`` pairs as `spacy train` overrides; a key whose section is not in
+    ``base`` (joint.cfg) is an error, not silently ignored."""
+    settings = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not value or not has_setting(base, key):
+            msg.fail(
+                f"--set {pair}: expected KEY=VALUE with KEY a setting of a section of "
+                "configs/joint.cfg, e.g. components.spanbert_textcat.learn_rate_scale=30",
+                exits=1,
+            )
+        settings[key] = value
+    return settings
+
+
 def training_run(
     base: Config, seed_dir: Path, overrides: Dict[str, Any], system: str, weight: str = ""
 ) -> Tuple[Config, Path, Dict[str, Any]]:
     """Config, output directory and `spacy train` overrides of one pipeline: a head alone,
-    or the joint system with sentence loss weight ``weight``."""
-    overrides = {**overrides, "training.score_weights": SCORE_WEIGHTS[system]}
+    or the joint system with sentence loss weight ``weight``. Overrides of a head the system
+    lacks are dropped, so a head alone trains the same with or without them."""
     dropped = HEADS[system]
+    config = base if dropped is None else without(base, dropped)
+    overrides = {key: value for key, value in overrides.items() if has_setting(config, key)}
+    overrides["training.score_weights"] = SCORE_WEIGHTS[system]
     if dropped is not None:
-        return without(base, dropped), seed_dir / system, overrides
+        return config, seed_dir / system, overrides
     joint_overrides = {**overrides, "loss_weights.sentence": weight}
-    return base, seed_dir / f"joint-sentence{weight}", joint_overrides
+    return config, seed_dir / f"joint-sentence{weight}", joint_overrides
 
 
 def best_weight(runs: Dict[str, Dict[str, float]], alone_dev: Dict[str, float]) -> str:
@@ -182,12 +215,14 @@ def train_and_score(
     steps: int,
     grid: str,
     splits: Dict[str, List[Doc]],
+    settings: Dict[str, str],
 ) -> Dict[str, Any]:
     """One training seed: each head alone, then the joint system (its sentence weight chosen
     on dev against them), trained under ``work``/seed<seed> and scored on the test split.
     Returns the test scores per system (``systems``), the per-utterance records
-    (``records``), the chosen weight and the dev scores behind the choice."""
-    overrides = training_overrides(work, steps, seed)
+    (``records``), the chosen weight and the dev scores behind the choice. ``settings``:
+    `spacy train` overrides on top of the benchmark's own (``--set``)."""
+    overrides = {**training_overrides(work, steps, seed), **settings}
     models: Dict[str, Path] = {}
     alone_dev: Dict[str, float] = {}
     for system, dropped in HEADS.items():
@@ -206,11 +241,17 @@ def train_and_score(
 
 
 def train_only(
-    system: str, seeds: List[int], base: Config, work: Path, steps: int, grid: str
+    system: str,
+    seeds: List[int],
+    base: Config,
+    work: Path,
+    steps: int,
+    grid: str,
+    settings: Dict[str, str],
 ) -> None:
     """``--train-only``: train one system (joint: once per sentence weight) per seed."""
     for seed in seeds:
-        overrides = training_overrides(work, steps, seed)
+        overrides = {**training_overrides(work, steps, seed), **settings}
         for weight in grid.split(",") if system == "joint" else [""]:
             train(*training_run(base, work / f"seed{seed}", overrides, system, weight))
 
@@ -266,6 +307,14 @@ def main() -> None:
         help="train this system (joint: once per sentence weight) and score nothing; runs "
         "side by side are scored together afterwards with --evaluate-only",
     )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a `spacy train` override of configs/joint.cfg for every system that has its "
+        "section (repeatable), e.g. components.spanbert_textcat.learn_rate_scale=30",
+    )
     args = parser.parse_args()
     use_device(args.gpu_id)
     mode = "quick" if args.quick else "full"
@@ -292,12 +341,13 @@ def main() -> None:
         splits[split] = random.Random(SAMPLE_SEED).sample(docs, limit) if limit else docs
         save_docbin(splits[split], work / f"{split}.spacy")
     base = Config().from_disk(ROOT / "configs" / "joint.cfg", interpolate=False)
+    settings = parse_settings(args.set, base)
     if args.train_only:
-        train_only(args.train_only, args.seeds, base, work, steps, args.sentence_weights)
+        train_only(args.train_only, args.seeds, base, work, steps, args.sentence_weights, settings)
         return
     fit = model_from_previous_run if args.evaluate_only else train
     runs = [
-        train_and_score(seed, fit, base, work, steps, args.sentence_weights, splits)
+        train_and_score(seed, fit, base, work, steps, args.sentence_weights, splits, settings)
         for seed in args.seeds
     ]
     systems = mean_scores(runs)
@@ -343,6 +393,7 @@ def main() -> None:
             "split": "test",
             "encoder": "all-MiniLM-L6-v2",
             "train": {"examples": len(splits["train"]), "steps": steps, "seeds": args.seeds},
+            "config_overrides": settings,
             "loss_weights": {
                 "spans": base["loss_weights"]["spans"],
                 "sentence": [run["sentence_weight"] for run in runs],

@@ -1,14 +1,18 @@
-"""The joint benchmark's choice of sentence loss weight on dev."""
+"""The joint benchmark: its choice of sentence loss weight on dev, its ``--set`` overrides."""
 
+from pathlib import Path
 from typing import Dict
 
 import pytest
+from thinc.api import Config
 
 from .util import benchmark_module
 
 joint_intent_slots = benchmark_module("joint_intent_slots")
 
 ALONE = {"intent_accuracy": 0.98, "slot_f1": 0.85}
+JOINT_CFG = Path(__file__).parent.parent / "configs" / "joint.cfg"
+TEXTCAT_RATE = "components.spanbert_textcat.learn_rate_scale"
 
 
 def dev(intent_accuracy: float, slot_f1: float) -> Dict[str, float]:
@@ -27,3 +31,25 @@ def test_tie_on_the_smaller_margin_goes_to_the_larger_other(
 ) -> None:
     runs = {"0.01": dev(0.97, 0.90), "0.03": dev(0.98, 0.87), "0.1": dev(0.98, later_slot_f1)}
     assert joint_intent_slots.best_weight(runs, ALONE) == chosen
+
+
+def test_set_reaches_the_systems_with_that_head_only(tmp_path: Path) -> None:
+    base = Config().from_disk(JOINT_CFG, interpolate=False)
+    settings = joint_intent_slots.parse_settings([f"{TEXTCAT_RATE}=30"], base)
+    overrides = {"training.seed": 0, **settings}
+    runs = {
+        system: joint_intent_slots.training_run(base, tmp_path, overrides, system, "0.01")[2]
+        for system in ("joint", "spans_only", "sentence_only")
+    }
+    assert runs["joint"][TEXTCAT_RATE] == runs["sentence_only"][TEXTCAT_RATE] == "30"
+    assert TEXTCAT_RATE not in runs["spans_only"]
+    assert all(run["training.seed"] == 0 for run in runs.values())
+
+
+@pytest.mark.parametrize(
+    "pair", ["components.spanbert_textcat.learn_rate_scale", "components.textcat.threshold=0.3"]
+)
+def test_set_rejects_what_joint_cfg_lacks(pair: str) -> None:
+    base = Config().from_disk(JOINT_CFG, interpolate=False)
+    with pytest.raises(SystemExit):
+        joint_intent_slots.parse_settings([pair], base)
