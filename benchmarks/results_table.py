@@ -49,6 +49,9 @@ def main() -> None:
         if "loss_weights" in result:
             weights = ", ".join(f"{k} {_weight(v)}" for k, v in result["loss_weights"].items())
             print(f"\nJoint loss weights: {weights}.")
+        if result.get("config_overrides"):
+            settings = ", ".join(f"`{k}` {v}" for k, v in result["config_overrides"].items())
+            print(f"\nConfig overrides (`--set`): {settings}.")
         if "joint_minus_separate" in result:
             _print_joint_differences(result)
         if "differences" in result:
