@@ -31,6 +31,8 @@ single systems (``--train-only``), can go side by side and be scored together af
     wait; python benchmarks/joint_intent_slots.py snips --seeds 1,2 --evaluate-only
 """
 
+import hashlib
+import json
 import random
 import sys
 from pathlib import Path
@@ -157,19 +159,28 @@ def parse_settings(pairs: List[str], base: Config) -> Dict[str, str]:
 
 
 def training_run(
-    base: Config, seed_dir: Path, overrides: Dict[str, Any], system: str, weight: str = ""
+    base: Config,
+    seed_dir: Path,
+    overrides: Dict[str, Any],
+    settings: Dict[str, str],
+    system: str,
+    weight: str = "",
 ) -> Tuple[Config, Path, Dict[str, Any]]:
     """Config, output directory and `spacy train` overrides of one pipeline: a head alone,
-    or the joint system with sentence loss weight ``weight``. Overrides of a head the system
-    lacks are dropped, so a head alone trains the same with or without them."""
+    or the joint system with sentence loss weight ``weight``, with the ``--set`` settings
+    its config has a section for (a head alone trains the same with or without the other
+    head's). Its directory's name carries a digest of those settings, so runs with and
+    without them sit side by side."""
     dropped = HEADS[system]
     config = base if dropped is None else without(base, dropped)
-    overrides = {key: value for key, value in overrides.items() if has_setting(config, key)}
-    overrides["training.score_weights"] = SCORE_WEIGHTS[system]
-    if dropped is not None:
-        return config, seed_dir / system, overrides
-    joint_overrides = {**overrides, "loss_weights.sentence": weight}
-    return config, seed_dir / f"joint-sentence{weight}", joint_overrides
+    applied = {key: value for key, value in settings.items() if has_setting(config, key)}
+    overrides = {**overrides, **applied, "training.score_weights": SCORE_WEIGHTS[system]}
+    name = system if dropped is not None else f"joint-sentence{weight}"
+    if applied:
+        name += "-" + hashlib.sha1(json.dumps(applied, sort_keys=True).encode()).hexdigest()[:8]
+    if dropped is None:
+        overrides["loss_weights.sentence"] = weight
+    return config, seed_dir / name, overrides
 
 
 def best_weight(runs: Dict[str, Dict[str, float]], alone_dev: Dict[str, float]) -> str:
@@ -189,6 +200,7 @@ def choose_sentence_weight(
     base: Config,
     work: Path,
     overrides: Dict[str, Any],
+    settings: Dict[str, str],
     grid: str,
     dev: List[Doc],
     alone_dev: Dict[str, float],
@@ -199,7 +211,7 @@ def choose_sentence_weight(
     models: Dict[str, Path] = {}
     runs: Dict[str, Dict[str, float]] = {}
     for weight in grid.split(","):
-        models[weight] = fit(*training_run(base, work, overrides, "joint", weight))
+        models[weight] = fit(*training_run(base, work, overrides, settings, "joint", weight))
         runs[weight], _ = evaluate(spacy.load(models[weight]), dev)
         msg.info(f"sentence weight {weight}, dev: {runs[weight]}")
     best = best_weight(runs, alone_dev)
@@ -222,16 +234,17 @@ def train_and_score(
     Returns the test scores per system (``systems``), the per-utterance records
     (``records``), the chosen weight and the dev scores behind the choice. ``settings``:
     `spacy train` overrides on top of the benchmark's own (``--set``)."""
-    overrides = {**training_overrides(work, steps, seed), **settings}
+    overrides = training_overrides(work, steps, seed)
+    seed_dir = work / f"seed{seed}"
     models: Dict[str, Path] = {}
     alone_dev: Dict[str, float] = {}
     for system, dropped in HEADS.items():
         if dropped is not None:
-            models[system] = fit(*training_run(base, work / f"seed{seed}", overrides, system))
+            models[system] = fit(*training_run(base, seed_dir, overrides, settings, system))
             alone_dev.update(evaluate(spacy.load(models[system]), splits["dev"])[0])
     out: Dict[str, Any] = {"systems": {}, "records": {}}
     out["sentence_weight"], models["joint"], out["sentence_weight_dev"] = choose_sentence_weight(
-        fit, base, work / f"seed{seed}", overrides, grid, splits["dev"], alone_dev
+        fit, base, seed_dir, overrides, settings, grid, splits["dev"], alone_dev
     )
     for system in HEADS:
         nlp = spacy.load(models[system])
@@ -251,9 +264,9 @@ def train_only(
 ) -> None:
     """``--train-only``: train one system (joint: once per sentence weight) per seed."""
     for seed in seeds:
-        overrides = {**training_overrides(work, steps, seed), **settings}
+        overrides = training_overrides(work, steps, seed)
         for weight in grid.split(",") if system == "joint" else [""]:
-            train(*training_run(base, work / f"seed{seed}", overrides, system, weight))
+            train(*training_run(base, work / f"seed{seed}", overrides, settings, system, weight))
 
 
 def joint_minus_separate(runs: List[Dict[str, Any]]) -> Dict[str, Dict[str, float]]:

@@ -36,14 +36,20 @@ def test_tie_on_the_smaller_margin_goes_to_the_larger_other(
 def test_set_reaches_the_systems_with_that_head_only(tmp_path: Path) -> None:
     base = Config().from_disk(JOINT_CFG, interpolate=False)
     settings = joint_intent_slots.parse_settings([f"{TEXTCAT_RATE}=30"], base)
-    overrides = {"training.seed": 0, **settings}
-    runs = {
-        system: joint_intent_slots.training_run(base, tmp_path, overrides, system, "0.01")[2]
-        for system in ("joint", "spans_only", "sentence_only")
-    }
-    assert runs["joint"][TEXTCAT_RATE] == runs["sentence_only"][TEXTCAT_RATE] == "30"
-    assert TEXTCAT_RATE not in runs["spans_only"]
-    assert all(run["training.seed"] == 0 for run in runs.values())
+    runs, plain = {}, {}
+    for system in ("joint", "spans_only", "sentence_only"):
+        runs[system] = joint_intent_slots.training_run(
+            base, tmp_path, {"training.seed": 0}, settings, system, "0.01"
+        )
+        plain[system] = joint_intent_slots.training_run(
+            base, tmp_path, {"training.seed": 0}, {}, system, "0.01"
+        )
+    assert runs["joint"][2][TEXTCAT_RATE] == runs["sentence_only"][2][TEXTCAT_RATE] == "30"
+    assert runs["spans_only"][1:] == plain["spans_only"][1:]  # same directory and overrides
+    for system in ("joint", "sentence_only"):
+        assert runs[system][1] != plain[system][1]
+        assert {**plain[system][2], TEXTCAT_RATE: "30"} == runs[system][2]
+    assert plain["joint"][2]["loss_weights.sentence"] == "0.01"
 
 
 @pytest.mark.parametrize(
