@@ -34,6 +34,7 @@ single systems (``--train-only``), can go side by side and be scored together af
 import hashlib
 import json
 import random
+import re
 import sys
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Tuple
@@ -156,6 +157,16 @@ def parse_settings(pairs: List[str], base: Config) -> Dict[str, str]:
             )
         settings[key] = value
     return settings
+
+
+def results_name(dataset: str, settings: Dict[str, str]) -> str:
+    """``joint-<dataset>``; with ``--set`` settings, their last two key parts and values
+    after it (``joint-atis-spanbert_textcat-learn_rate_scale-30``), so a variant's results
+    never replace those of joint.cfg as shipped."""
+    parts = [f"joint-{dataset}"]
+    for key, value in settings.items():
+        parts += [*key.replace("@", "").split(".")[-2:], value]
+    return re.sub(r"[^\w.-]", "_", "-".join(parts))
 
 
 def training_run(
@@ -399,7 +410,7 @@ def main() -> None:
         args_used = [a for a in sys.argv[1:] if a != "--evaluate-only"]
         extra["trained_by"] = " ".join(["python", script, *args_used])
     write_results(
-        f"joint-{args.dataset}",
+        results_name(args.dataset, settings),
         mode,
         {
             "dataset": args.dataset,

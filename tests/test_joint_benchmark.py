@@ -59,3 +59,10 @@ def test_set_rejects_what_joint_cfg_lacks(pair: str) -> None:
     base = Config().from_disk(JOINT_CFG, interpolate=False)
     with pytest.raises(SystemExit):
         joint_intent_slots.parse_settings([pair], base)
+
+
+def test_results_of_a_variant_go_to_a_file_of_their_own() -> None:
+    assert joint_intent_slots.results_name("atis", {}) == "joint-atis"
+    name = joint_intent_slots.results_name("atis", {TEXTCAT_RATE: "30"})
+    assert name == "joint-atis-spanbert_textcat-learn_rate_scale-30"
+    assert "/" not in joint_intent_slots.results_name("atis", {"paths.encoder": "/a/b"})
