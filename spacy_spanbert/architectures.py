@@ -50,32 +50,8 @@ def build_span_boundary_model(
     use_inside: also add the mean of the span's token vectors (an "inside" pooling).
     dropout: dropout rate of the hidden layer.
     """
-    return build_span_boundary_model_v2(
-        tok2vec, hidden_width, scorer_width, width_embeddings, use_inside, False, dropout
-    )
-
-
-@registry.architectures("spacy_spanbert.SpanBoundaryModel.v2")
-def build_span_boundary_model_v2(
-    tok2vec: Model[List[Doc], List[Floats2d]],
-    hidden_width: int = 256,
-    scorer_width: int = 128,
-    width_embeddings: int = 16,
-    use_inside: bool = False,
-    use_doc_context: bool = False,
-    dropout: float = 0.1,
-) -> Model[Tuple[List[Doc], Ragged], Floats2d]:
-    """SpanBoundaryModel.v1 plus ``use_doc_context``: the mean of the span's doc's token
-    vectors joins the span representation, so a span's label can depend on words outside
-    the span (ATIS: a time is an arrival or a departure time by the verb before it). In a
-    joint pipeline that is the sentence's context as the span head sees it, learned by the
-    span head itself. Other arguments as in v1.
-    """
     span_encoder = SpanBoundaryEncoder(
-        nO=hidden_width,
-        n_widths=width_embeddings,
-        use_inside=use_inside,
-        use_doc_context=use_doc_context,
+        nO=hidden_width, n_widths=width_embeddings, use_inside=use_inside
     )
     scorer_layers: List[Model[Floats2d, Floats2d]] = [Dropout(dropout)]
     if scorer_width:

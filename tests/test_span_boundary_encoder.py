@@ -24,10 +24,8 @@ def make_inputs(seed: int = 0):
     return Ragged(X, lengths), Ragged(bounds, numpy.array([3, 2], dtype="i"))
 
 
-def make_layer(use_inside: bool, use_doc_context: bool = False, n_widths: int = 3):
-    layer = SpanBoundaryEncoder(
-        nO=6, n_widths=n_widths, use_inside=use_inside, use_doc_context=use_doc_context
-    )
+def make_layer(use_inside: bool, n_widths: int = 3):
+    layer = SpanBoundaryEncoder(nO=6, n_widths=n_widths, use_inside=use_inside)
     layer.initialize(X=tuple(on_device(r) for r in make_inputs()))
     layer.set_param("b", OPS.asarray1f(numpy.full((6,), 0.5, dtype="f")))  # most units active
     return layer
@@ -37,30 +35,25 @@ def param(layer, name: str) -> numpy.ndarray:
     return OPS.to_numpy(layer.get_param(name))
 
 
-OPTIONS = [(False, False), (True, False), (False, True), (True, True)]
-
-
-@pytest.mark.parametrize("use_inside,use_doc_context", OPTIONS)
-def test_output_equals_concatenation_projection(use_inside: bool, use_doc_context: bool) -> None:
-    layer = make_layer(use_inside, use_doc_context)
+@pytest.mark.parametrize("use_inside", [False, True])
+def test_output_equals_concatenation_projection(use_inside: bool) -> None:
+    layer = make_layer(use_inside)
     tokvecs, spans = make_inputs()
     Y = OPS.to_numpy(layer.predict((on_device(tokvecs), on_device(spans))))
     X = tokvecs.dataXd
-    docs = [(0, 4), (0, 4), (0, 4), (4, 7), (4, 7)]  # each span's doc: its token rows
-    for row, ((start, end), (doc_start, doc_end)) in enumerate(zip(spans.dataXd, docs)):
-        s, e = start + doc_start, end + doc_start
+    doc_offsets = [0, 0, 0, 4, 4]
+    for row, ((start, end), offset) in enumerate(zip(spans.dataXd, doc_offsets)):
+        s, e = start + offset, end + offset
         h = param(layer, "W_start") @ X[s] + param(layer, "W_end") @ X[e - 1]
         h += param(layer, "E_width")[min(e - s, 3) - 1] + param(layer, "b")
         if use_inside:
             h += param(layer, "W_inside") @ X[s:e].mean(axis=0)
-        if use_doc_context:
-            h += param(layer, "W_doc") @ X[doc_start:doc_end].mean(axis=0)
         numpy.testing.assert_allclose(Y[row], numpy.maximum(h, 0), rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("use_inside,use_doc_context", OPTIONS)
-def test_gradients_match_finite_differences(use_inside: bool, use_doc_context: bool) -> None:
-    layer = make_layer(use_inside, use_doc_context)
+@pytest.mark.parametrize("use_inside", [False, True])
+def test_gradients_match_finite_differences(use_inside: bool) -> None:
+    layer = make_layer(use_inside)
     tokvecs, spans = make_inputs()
     rng = numpy.random.default_rng(1)
     dY = rng.normal(size=(5, 6)).astype("f")
@@ -85,36 +78,10 @@ def test_gradients_match_finite_differences(use_inside: bool, use_doc_context: b
 
 
 def test_no_spans_gives_empty_output() -> None:
-    layer = make_layer(use_inside=True, use_doc_context=True)
+    layer = make_layer(use_inside=True)
     tokvecs = on_device(make_inputs()[0])
     empty = on_device(Ragged(numpy.zeros((0, 2), dtype="i"), numpy.array([0, 0], dtype="i")))
     Y, backprop = layer((tokvecs, empty), is_train=True)
     assert Y.shape == (0, 6)
     d_tokvecs, _ = backprop(Y)
     assert d_tokvecs.dataXd.shape == tokvecs.dataXd.shape and not d_tokvecs.dataXd.any()
-
-
-def test_doc_context_is_the_spans_own_doc() -> None:
-    """Changing the second doc's tokens outside a first-doc span leaves that span's
-    representation alone, and moves a second-doc span's."""
-    layer = make_layer(use_inside=False, use_doc_context=True)
-    tokvecs, spans = make_inputs()
-    before = OPS.to_numpy(layer.predict((on_device(tokvecs), on_device(spans))))
-    X = tokvecs.dataXd.copy()
-    X[6] += 1.0  # doc 2's last token, outside its span (0, 2)
-    after = OPS.to_numpy(layer.predict((on_device(Ragged(X, tokvecs.lengths)), on_device(spans))))
-    numpy.testing.assert_allclose(after[:3], before[:3])
-    assert not numpy.allclose(after[3], before[3])
-
-
-def test_empty_doc_in_the_batch_with_doc_context() -> None:
-    layer = make_layer(use_inside=True, use_doc_context=True)
-    tokvecs, spans = make_inputs()
-    with_empty = Ragged(tokvecs.dataXd, numpy.array([4, 0, 3], dtype="i"))
-    spans3 = Ragged(spans.dataXd, numpy.array([3, 0, 2], dtype="i"))
-    Y, backprop = layer((on_device(with_empty), on_device(spans3)), is_train=True)
-    expected = layer.predict((on_device(tokvecs), on_device(spans)))
-    numpy.testing.assert_allclose(OPS.to_numpy(Y), OPS.to_numpy(expected), rtol=1e-6)
-    d_tokvecs, _ = backprop(Y)
-    assert numpy.isfinite(OPS.to_numpy(d_tokvecs.dataXd)).all()
-    assert numpy.isfinite(OPS.to_numpy(layer.get_grad("W_doc"))).all()

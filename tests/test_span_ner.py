@@ -247,38 +247,3 @@ def test_gold_spans_not_aligned_to_tokens_are_counted(tiny_bert: Path) -> None:
     examples = [Example(predicted, reference)] + flat_examples(nlp)
     with pytest.warns(UserWarning, match="1 gold spans in the training data don't align"):
         nlp.initialize(get_examples=lambda: examples)
-
-
-# the same span, labelled by a word outside it (SpanBoundaryModel.v2's use_doc_context)
-CONTEXT_DATA = [
-    ("we arrive at noon .", [(13, 17, "ARRIVE")]),
-    ("we leave at noon .", [(12, 16, "DEPART")]),
-]
-
-
-def test_overfitting_IO_doc_context(tiny_bert: Path, tmp_path: Path) -> None:
-    model = {
-        "@architectures": "spacy_spanbert.SpanBoundaryModel.v2",
-        "use_doc_context": True,
-        "tok2vec": {
-            "@architectures": "spacy-transformers.TransformerListener.v1",
-            "grad_factor": 1.0,
-            "pooling": {"@layers": "reduce_mean.v1"},
-        },
-    }
-    nlp = make_nlp(tiny_bert, model=model)
-    examples = [
-        Example.from_dict(nlp.make_doc(text), {"entities": ents}) for text, ents in CONTEXT_DATA
-    ]
-    train(nlp, examples)
-    assert nlp.get_pipe("spanbert_ner").model.get_ref("span_encoder").has_param("W_doc")
-    for eg in examples:
-        assert span_tuples(nlp(eg.reference.text).ents) == span_tuples(eg.reference.ents)
-    nlp.to_disk(tmp_path)
-    reloaded = spacy.load(tmp_path)
-    for eg in examples:
-        doc, doc2 = nlp(eg.reference.text), reloaded(eg.reference.text)
-        assert numpy.allclose(
-            doc2.spans[SPANS_KEY].attrs["scores"], doc.spans[SPANS_KEY].attrs["scores"]
-        )
-    assert reloaded.evaluate(examples)["ents_f"] == 1.0
