@@ -2,6 +2,7 @@
 
 python benchmarks/results_table.py                 # every results file
 python benchmarks/results_table.py nested-genia    # the files whose name starts so
+python benchmarks/results_table.py --joint-summary # one row per full joint run
 """
 
 import json
@@ -13,6 +14,9 @@ ORDER = ("f1", "precision", "recall", "intent_accuracy", "slot_f1", "sentence_ac
 
 
 def main() -> None:
+    if sys.argv[1:] == ["--joint-summary"]:
+        _print_joint_summary()
+        return
     prefixes = sys.argv[1:] or [""]
     for path in sorted(p for prefix in prefixes for p in RESULTS.glob(f"{prefix}*.json")):
         result = json.loads(path.read_text())
@@ -65,6 +69,35 @@ def main() -> None:
                 dev_cells = ", ".join(f"{k} {_fmt(v)}" for k, v in scores.items())
                 print(f"* {name}: {dev_cells}")
         print()
+
+
+def _print_joint_summary() -> None:
+    """Joint against each head alone, one row per full joint results file (test means)."""
+    print(
+        "| results file | config overrides | sentence weight | intent accuracy joint / alone "
+        "| joint - alone [95% CI] | slot F1 joint / alone | joint - alone [95% CI] "
+        "| sentence accuracy |"
+    )
+    print("|---" * 8 + "|")
+    for path in sorted(RESULTS.glob("joint-*.json")):
+        result = json.loads(path.read_text())
+        if result["mode"] != "full":
+            continue
+        systems, diffs = result["systems"], result["joint_minus_separate"]
+        cells = [
+            f"`{path.stem}` ({result['machine']}, {_seeds(result['train'])})",
+            ", ".join(f"`{k}` {v}" for k, v in result.get("config_overrides", {}).items()) or "-",
+            _weight(result["loss_weights"]["sentence"]),
+        ]
+        for metric, alone in (("intent_accuracy", "sentence_only"), ("slot_f1", "spans_only")):
+            d = diffs[metric]
+            cells.append(f"{systems['joint'][metric]:.4f} / {systems[alone][metric]:.4f}")
+            cells.append(
+                f"{100 * d['difference']:+.2f} [{100 * d['ci95_low']:+.2f}, "
+                f"{100 * d['ci95_high']:+.2f}]"
+            )
+        cells.append(f"{systems['joint']['sentence_accuracy']:.4f}")
+        print("| " + " | ".join(cells) + " |")
 
 
 def _seeds(train: dict) -> str:
