@@ -36,6 +36,7 @@ import json
 import random
 import re
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Tuple
 
@@ -82,7 +83,27 @@ SCORE_WEIGHTS = {  # spacy train's training.score_weights per system
     "spans_only": '{"spans_sc_f": 1.0}',
     "sentence_only": '{"cats_macro_f": 1.0}',
 }
+# --joint-variant: `spacy train` overrides of the joint system alone (the heads alone are
+# what they are without it)
+JOINT_VARIANTS = {
+    # the span head reads the sentence head's predicted intent distribution (doc.cats), set
+    # during training too (annotating components): slot-gated joint intent + slot models
+    "cats_conditioned": {
+        "nlp.pipeline": '["transformer","spanbert_textcat","spanbert_ner"]',
+        "components.spanbert_ner.model.@architectures": "spacy_spanbert.SpanBoundaryModel.v2",
+        "components.spanbert_ner.model.use_doc_cats": "true",
+        "training.annotating_components": '["transformer","spanbert_textcat"]',
+    },
+}
 Fit = Callable[[Config, Path, Dict[str, Any]], Path]  # train, or model_from_previous_run
+
+
+@dataclass
+class Settings:
+    """What a run changes of joint.cfg: ``--set`` overrides, and a ``--joint-variant``."""
+
+    overrides: Dict[str, str] = field(default_factory=dict)
+    joint_variant: str = ""
 
 
 def without(config: Config, component: str) -> Config:
@@ -159,12 +180,12 @@ def parse_settings(pairs: List[str], base: Config) -> Dict[str, str]:
     return settings
 
 
-def results_name(dataset: str, settings: Dict[str, str]) -> str:
-    """``joint-<dataset>``; with ``--set`` settings, their last two key parts and values
-    after it (``joint-atis-spanbert_textcat-learn_rate_scale-30``), so a variant's results
-    never replace those of joint.cfg as shipped."""
-    parts = [f"joint-{dataset}"]
-    for key, value in settings.items():
+def results_name(dataset: str, settings: Settings) -> str:
+    """``joint-<dataset>``; then the ``--joint-variant``; with ``--set`` settings, their
+    last two key parts and values (``joint-atis-spanbert_textcat-learn_rate_scale-30``), so
+    a variant's results never replace those of joint.cfg as shipped."""
+    parts = [f"joint-{dataset}"] + ([settings.joint_variant] if settings.joint_variant else [])
+    for key, value in settings.overrides.items():
         parts += [*key.replace("@", "").split(".")[-2:], value]
     return re.sub(r"[^\w.-]", "_", "-".join(parts))
 
@@ -173,18 +194,20 @@ def training_run(
     base: Config,
     seed_dir: Path,
     overrides: Dict[str, Any],
-    settings: Dict[str, str],
+    settings: Settings,
     system: str,
     weight: str = "",
 ) -> Tuple[Config, Path, Dict[str, Any]]:
     """Config, output directory and `spacy train` overrides of one pipeline: a head alone,
-    or the joint system with sentence loss weight ``weight``, with the ``--set`` settings
-    its config has a section for (a head alone trains the same with or without the other
-    head's). Its directory's name carries a digest of those settings, so runs with and
-    without them sit side by side."""
+    or the joint system with sentence loss weight ``weight`` (and its ``JOINT_VARIANTS``
+    overrides), with the ``--set`` settings its config has a section for (a head alone
+    trains the same with or without the other head's). Its directory's name carries a
+    digest of those settings, so runs with and without them sit side by side."""
     dropped = HEADS[system]
     config = base if dropped is None else without(base, dropped)
-    applied = {key: value for key, value in settings.items() if has_setting(config, key)}
+    applied = {k: v for k, v in settings.overrides.items() if has_setting(config, k)}
+    if dropped is None and settings.joint_variant:
+        applied.update(JOINT_VARIANTS[settings.joint_variant])
     overrides = {**overrides, **applied, "training.score_weights": SCORE_WEIGHTS[system]}
     name = system if dropped is not None else f"joint-sentence{weight}"
     if applied:
@@ -211,7 +234,7 @@ def choose_sentence_weight(
     base: Config,
     work: Path,
     overrides: Dict[str, Any],
-    settings: Dict[str, str],
+    settings: Settings,
     grid: str,
     dev: List[Doc],
     alone_dev: Dict[str, float],
@@ -238,13 +261,13 @@ def train_and_score(
     steps: int,
     grid: str,
     splits: Dict[str, List[Doc]],
-    settings: Dict[str, str],
+    settings: Settings,
 ) -> Dict[str, Any]:
     """One training seed: each head alone, then the joint system (its sentence weight chosen
     on dev against them), trained under ``work``/seed<seed> and scored on the test split.
     Returns the test scores per system (``systems``), the per-utterance records
     (``records``), the chosen weight and the dev scores behind the choice. ``settings``:
-    `spacy train` overrides on top of the benchmark's own (``--set``)."""
+    what changes of joint.cfg (``--set``, ``--joint-variant``)."""
     overrides = training_overrides(work, steps, seed)
     seed_dir = work / f"seed{seed}"
     models: Dict[str, Path] = {}
@@ -271,7 +294,7 @@ def train_only(
     work: Path,
     steps: int,
     grid: str,
-    settings: Dict[str, str],
+    settings: Settings,
 ) -> None:
     """``--train-only``: train one system (joint: once per sentence weight) per seed."""
     for seed in seeds:
@@ -339,6 +362,12 @@ def main() -> None:
         help="a `spacy train` override of configs/joint.cfg for every system that has its "
         "section (repeatable), e.g. components.spanbert_textcat.learn_rate_scale=30",
     )
+    parser.add_argument(
+        "--joint-variant",
+        choices=sorted(JOINT_VARIANTS),
+        help="train the joint system with these overrides of configs/joint.cfg (the heads "
+        "alone as without): cats_conditioned, the span head reads the predicted intents",
+    )
     args = parser.parse_args()
     use_device(args.gpu_id)
     mode = "quick" if args.quick else "full"
@@ -365,7 +394,7 @@ def main() -> None:
         splits[split] = random.Random(SAMPLE_SEED).sample(docs, limit) if limit else docs
         save_docbin(splits[split], work / f"{split}.spacy")
     base = Config().from_disk(ROOT / "configs" / "joint.cfg", interpolate=False)
-    settings = parse_settings(args.set, base)
+    settings = Settings(parse_settings(args.set, base), args.joint_variant or "")
     if args.train_only:
         train_only(args.train_only, args.seeds, base, work, steps, args.sentence_weights, settings)
         return
@@ -417,7 +446,12 @@ def main() -> None:
             "split": "test",
             "encoder": "all-MiniLM-L6-v2",
             "train": {"examples": len(splits["train"]), "steps": steps, "seeds": args.seeds},
-            "config_overrides": settings,
+            "config_overrides": settings.overrides,
+            **(
+                {"joint_variant": {settings.joint_variant: JOINT_VARIANTS[settings.joint_variant]}}
+                if settings.joint_variant
+                else {}
+            ),
             "loss_weights": {
                 "spans": base["loss_weights"]["spans"],
                 "sentence": [run["sentence_weight"] for run in runs],

@@ -22,6 +22,7 @@ from .encoders import load_local_encoder
 from .layers.pair_encoder import PairEncoder
 from .layers.sigmoid_output import SigmoidOutput
 from .layers.span_boundary_encoder import SpanBoundaryEncoder
+from .layers.with_doc_cats import with_doc_cats
 
 
 @registry.architectures("spacy_spanbert.SpanBoundaryModel.v1")
@@ -50,22 +51,48 @@ def build_span_boundary_model(
     use_inside: also add the mean of the span's token vectors (an "inside" pooling).
     dropout: dropout rate of the hidden layer.
     """
+    return build_span_boundary_model_v2(
+        tok2vec, hidden_width, scorer_width, width_embeddings, use_inside, False, dropout
+    )
+
+
+@registry.architectures("spacy_spanbert.SpanBoundaryModel.v2")
+def build_span_boundary_model_v2(
+    tok2vec: Model[List[Doc], List[Floats2d]],
+    hidden_width: int = 256,
+    scorer_width: int = 128,
+    width_embeddings: int = 16,
+    use_inside: bool = False,
+    use_doc_cats: bool = False,
+    dropout: float = 0.1,
+) -> Model[Tuple[List[Doc], Ragged], Floats2d]:
+    """SpanBoundaryModel.v1 plus, with ``use_doc_cats``, the sentence labels an earlier
+    component wrote (``doc.cats``, e.g. the intent from ``spanbert_textcat``) joined to each
+    span representation, so a span's label can depend on the sentence's. ``spanbert_ner``
+    takes the labels from the gold cats at initialize. List the classifier and the
+    transformer it listens to in ``[training] annotating_components``, so the span head
+    trains on predicted cats, as it will see them. Other arguments as in v1.
+    """
     span_encoder = SpanBoundaryEncoder(
         nO=hidden_width, n_widths=width_embeddings, use_inside=use_inside
     )
+    span_rows: List[Model] = [with_getitem(0, chain(tok2vec, list2ragged())), span_encoder]
+    # with cats, the width after the span rows is known once their labels are (initialize)
+    span_width = None if use_doc_cats else hidden_width
+    if use_doc_cats:
+        span_rows = [with_doc_cats(chain(*span_rows))]
     scorer_layers: List[Model[Floats2d, Floats2d]] = [Dropout(dropout)]
     if scorer_width:
-        scorer_layers.append(Relu(nO=scorer_width, nI=hidden_width, dropout=dropout))
-    output_layer = Softmax(nI=scorer_width or hidden_width)
+        scorer_layers.append(Relu(nO=scorer_width, nI=span_width, dropout=dropout))
+    output_layer = Softmax(nI=scorer_width or span_width)
     model: Model[Tuple[List[Doc], Ragged], Floats2d] = chain(
-        with_getitem(0, chain(tok2vec, list2ragged())),
-        span_encoder,
-        *scorer_layers,
-        output_layer,
+        *span_rows, *scorer_layers, output_layer
     )
     model.set_ref("tok2vec", tok2vec)
     model.set_ref("span_encoder", span_encoder)
     model.set_ref("output_layer", output_layer)
+    if use_doc_cats:
+        model.set_ref("doc_cats", span_rows[0])
     return model
 
 

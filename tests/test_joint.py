@@ -3,7 +3,7 @@ spanbert_ner on one shared encoder, each head's gradient into the encoder weight
 listener's grad_factor."""
 
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Sequence
 
 import numpy
 import pytest
@@ -78,8 +78,14 @@ def examples_for(nlp: Language) -> List[Example]:
     return examples
 
 
-def train(nlp: Language, n_iter: int, same_heads_as: Optional[Language] = None) -> List[Example]:
-    """Initialize and update; ``same_heads_as`` copies its heads' initial weights first."""
+def train(
+    nlp: Language,
+    n_iter: int,
+    same_heads_as: Optional[Language] = None,
+    annotates: Sequence[str] = (),
+) -> List[Example]:
+    """Initialize and update; ``same_heads_as`` copies its heads' initial weights first;
+    ``annotates``: components whose predictions are set during training."""
     fix_random_seed(0)
     examples = examples_for(nlp)
     optimizer = nlp.initialize(get_examples=lambda: examples)
@@ -88,7 +94,7 @@ def train(nlp: Language, n_iter: int, same_heads_as: Optional[Language] = None) 
             nlp.get_pipe(name).from_bytes(same_heads_as.get_pipe(name).to_bytes())
     fix_random_seed(0)
     for _ in range(n_iter):
-        nlp.update(examples, sgd=optimizer, drop=0.0)
+        nlp.update(examples, sgd=optimizer, drop=0.0, annotates=list(annotates))
     return examples
 
 
@@ -207,3 +213,77 @@ def test_sentence_head_sends_no_gradient_before_it_has_learned(
     assert encoder_gradient_norm(nlp, examples) == 0.0
     train(nlp, 3)
     assert encoder_gradient_norm(nlp, examples) > 0.0
+
+
+CATS_READER = {"@architectures": "spacy_spanbert.SpanBoundaryModel.v2", "use_doc_cats": True}
+ANNOTATES = ["transformer", "spanbert_textcat"]
+
+
+def make_cats_conditioned_nlp(encoder: Path, annotating: bool = True) -> Language:
+    """transformer, spanbert_textcat, then a spanbert_ner that reads the predicted cats."""
+    nlp = spacy.blank("en")
+    nlp.add_pipe("transformer", config=transformer_config(encoder))
+    textcat_model = {**POOLING["first+mean"], "tok2vec": listener(1.0)}
+    nlp.add_pipe("spanbert_textcat", config={"model": textcat_model})
+    nlp.add_pipe("spanbert_ner", config={"model": {**CATS_READER, "tok2vec": listener(1.0)}})
+    if annotating:
+        nlp.config["training"]["annotating_components"] = ANNOTATES
+    return nlp
+
+
+def span_scores(nlp: Language, text: str, cats: dict) -> numpy.ndarray:
+    """spanbert_ner's candidate scores for ``text`` with ``doc.cats`` set to ``cats``."""
+    doc = nlp.get_pipe("transformer")(nlp.make_doc(text))
+    doc.cats = cats
+    ner = nlp.get_pipe("spanbert_ner")
+    return ner.model.ops.to_numpy(ner.predict([doc])[1])
+
+
+def test_overfitting_IO_spans_read_predicted_cats(tiny_bert: Path, tmp_path: Path) -> None:
+    nlp = make_cats_conditioned_nlp(tiny_bert)
+    examples = train(nlp, 120, annotates=ANNOTATES)
+    doc_cats = nlp.get_pipe("spanbert_ner").model.get_ref("doc_cats")
+    assert doc_cats.attrs["labels"] == INTENTS
+    for text, intent, slots in DATA:
+        doc = nlp(text)
+        assert max(doc.cats, key=lambda label: doc.cats[label]) == intent
+        assert sorted((s.start_char, s.end_char, s.label_) for s in doc.spans["sc"]) == sorted(
+            slots
+        )
+    assert nlp.evaluate(examples)["sentence_acc"] == 1.0
+    nlp.to_disk(tmp_path)
+    reloaded = spacy.load(tmp_path)
+    assert reloaded.get_pipe("spanbert_ner").model.get_ref("doc_cats").attrs["labels"] == INTENTS
+    for text, _, _ in DATA:
+        doc, doc2 = nlp(text), reloaded(text)
+        spans = [(s.start, s.end, s.label_) for s in doc.spans["sc"]]
+        assert [(s.start, s.end, s.label_) for s in doc2.spans["sc"]] == spans
+        assert doc2.spans["sc"].attrs["scores"] == pytest.approx(doc.spans["sc"].attrs["scores"])
+    assert reloaded.evaluate(examples)["sentence_acc"] == 1.0
+
+
+def test_span_scores_depend_on_the_cats(tiny_bert: Path) -> None:
+    nlp = make_cats_conditioned_nlp(tiny_bert)
+    train(nlp, 20, annotates=ANNOTATES)
+    text = DATA[0][0]
+    as_music = span_scores(nlp, text, {label: float(label == "PlayMusic") for label in INTENTS})
+    as_weather = span_scores(nlp, text, {label: float(label == "GetWeather") for label in INTENTS})
+    assert as_music.shape == as_weather.shape
+    assert numpy.abs(as_music - as_weather).max() > 1e-4
+    # the plain span head (v1) reads no cats
+    plain = make_joint_nlp(tiny_bert)
+    train(plain, 20)
+    numpy.testing.assert_array_equal(
+        span_scores(plain, text, {"PlayMusic": 1.0}), span_scores(plain, text, {"GetWeather": 1.0})
+    )
+
+
+def test_cats_reader_warns_when_training_would_not_see_predicted_cats(tiny_bert: Path) -> None:
+    nlp = make_cats_conditioned_nlp(tiny_bert, annotating=False)
+    with pytest.warns(UserWarning, match="annotating_components"):
+        nlp.initialize(get_examples=lambda: examples_for(nlp))
+    nlp = make_cats_conditioned_nlp(tiny_bert)
+    nlp.remove_pipe("spanbert_textcat")
+    nlp.config["training"]["annotating_components"] = ["transformer"]
+    with pytest.warns(UserWarning, match="no component before it"):
+        nlp.initialize(get_examples=lambda: examples_for(nlp))

@@ -2,5 +2,6 @@
 
 from .pair_encoder import PairEncoder
 from .span_boundary_encoder import SpanBoundaryEncoder
+from .with_doc_cats import with_doc_cats
 
-__all__ = ["PairEncoder", "SpanBoundaryEncoder"]
+__all__ = ["PairEncoder", "SpanBoundaryEncoder", "with_doc_cats"]

@@ -12,7 +12,7 @@ else from ``doc.ents``.
 
 import warnings
 from collections import Counter
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, cast
+from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple, cast
 
 import numpy
 from spacy.language import Language
@@ -236,7 +236,9 @@ class SpanNER(LabelledHead):
         n_candidates = 0
         n_misaligned = 0
         widest = 0
+        cats_labels: Set[str] = set()
         for eg in get_examples():
+            cats_labels.update(eg.reference.cats)
             gold = self._gold_spans(eg)
             n_misaligned += len(self._reference_spans(eg)) - len(gold)
             if labels is None:
@@ -268,11 +270,45 @@ class SpanNER(LabelledHead):
                 "tokenizer disagree) and can't be learned.",
                 stacklevel=2,
             )
+        doc_cats = self.model.maybe_get_ref("doc_cats")
+        if doc_cats is not None:
+            doc_cats.attrs["labels"] = sorted(cats_labels)
+            self._check_cats_source(nlp, bool(cats_labels))
         docs = [eg.predicted for eg in sample]
         candidates = self._suggest(docs)
         Y = self.model.ops.alloc2f(int(candidates.lengths.sum()), len(self.labels) + 1)
         self.model.initialize(X=(docs, candidates), Y=Y)
         self._set_prior_bias(gold_counts, n_candidates)
+
+    def _check_cats_source(self, nlp: Optional[Language], has_gold_cats: bool) -> None:
+        """Warn where a model that reads ``doc.cats`` would train on cats other than the
+        ones it sees at inference: no gold cats to take labels from, no component before
+        this one that writes cats, or one that does not annotate during training."""
+        if not has_gold_cats:
+            warnings.warn(
+                f"[{self.name}] the model reads doc.cats (use_doc_cats), but the training "
+                "data has none: it gets no sentence labels to read.",
+                stacklevel=3,
+            )
+        if nlp is None or self.name not in nlp.pipe_names:
+            return
+        earlier = nlp.pipe_names[: nlp.pipe_names.index(self.name)]
+        writers = [name for name in earlier if "doc.cats" in nlp.get_pipe_meta(name).assigns]
+        annotating = set(nlp.config["training"]["annotating_components"])
+        if not writers:
+            warnings.warn(
+                f"[{self.name}] the model reads doc.cats (use_doc_cats), but no component "
+                "before it in the pipeline writes them: put the text classifier first.",
+                stacklevel=3,
+            )
+        elif not annotating.intersection(writers):
+            warnings.warn(
+                f"[{self.name}] the model reads doc.cats (use_doc_cats), but {writers[-1]} "
+                "does not write them during training: list it (and the transformer it "
+                "listens to) in [training] annotating_components, or the span head trains "
+                "without the cats it reads at inference.",
+                stacklevel=3,
+            )
 
     def _set_prior_bias(self, gold_counts: Counter, n_candidates: int) -> None:
         """Start from the label prior (log frequencies among candidates), so early updates
