@@ -56,6 +56,9 @@ def main() -> None:
         if result.get("config_overrides"):
             settings = ", ".join(f"`{k}` {v}" for k, v in result["config_overrides"].items())
             print(f"\nConfig overrides (`--set`): {settings}.")
+        for variant, overrides in result.get("joint_variant", {}).items():
+            settings = ", ".join(f"`{k}` {v}" for k, v in overrides.items())
+            print(f"\nJoint system only (`--joint-variant {variant}`): {settings}.")
         if "joint_minus_separate" in result:
             _print_joint_differences(result)
         if "differences" in result:
@@ -74,7 +77,7 @@ def main() -> None:
 def _print_joint_summary() -> None:
     """Joint against each head alone, one row per full joint results file (test means)."""
     print(
-        "| results file | config overrides | sentence weight | intent accuracy joint / alone "
+        "| results file | changes to joint.cfg | sentence weight | intent accuracy joint / alone "
         "| joint - alone [95% CI] | slot F1 joint / alone | joint - alone [95% CI] "
         "| sentence accuracy |"
     )
@@ -86,7 +89,7 @@ def _print_joint_summary() -> None:
         systems, diffs = result["systems"], result["joint_minus_separate"]
         cells = [
             f"`{path.stem}` ({result['machine']}, {_seeds(result['train'])})",
-            ", ".join(f"`{k}` {v}" for k, v in result.get("config_overrides", {}).items()) or "-",
+            _changes(result) or "-",
             _weight(result["loss_weights"]["sentence"]),
         ]
         for metric, alone in (("intent_accuracy", "sentence_only"), ("slot_f1", "spans_only")):
@@ -98,6 +101,13 @@ def _print_joint_summary() -> None:
             )
         cells.append(f"{systems['joint']['sentence_accuracy']:.4f}")
         print("| " + " | ".join(cells) + " |")
+
+
+def _changes(result: dict) -> str:
+    """What a joint run changed of joint.cfg: ``--set`` overrides, then its joint variant."""
+    parts = [f"`{k}` {v}" for k, v in result.get("config_overrides", {}).items()]
+    parts += [f"joint system: `--joint-variant {name}`" for name in result.get("joint_variant", {})]
+    return ", ".join(parts)
 
 
 def _seeds(train: dict) -> str:
