@@ -1,15 +1,18 @@
 """configs/*.cfg train with `spacy train` on a local encoder given as an override."""
 
+import warnings
 from pathlib import Path
 
 import pytest
 import spacy
+from spacy.cli._util import parse_config_overrides
 from spacy.cli.train import train
 from spacy.tokens import DocBin
 
 from spacy_spanbert.relations import Relation, set_relations
 
 from .test_span_ner import FLAT_DATA, NESTED_DATA
+from .util import benchmark_module
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 
@@ -53,3 +56,29 @@ def test_config_trains_and_saves(
     nlp = spacy.load(tmp_path / "out" / "model-last")
     assert nlp.pipe_names[:2] == ["transformer", "spanbert_ner"]
     assert nlp.get_pipe("transformer").model.tokenizer.tokenize("Paris") == ["Paris"]
+
+
+def test_joint_config_with_spans_reading_the_predicted_cats(
+    tiny_spanbert: Path, tmp_path: Path
+) -> None:
+    """joint.cfg with the joint benchmark's cats_conditioned overrides, as `spacy train`
+    parses them from its command line."""
+    variant = benchmark_module("joint_intent_slots").JOINT_VARIANTS["cats_conditioned"]
+    corpus = write_corpus(tmp_path / "train.spacy", nested=True)
+    args = [f"--{key}={value}" for key, value in variant.items()]
+    overrides = {
+        **parse_config_overrides(args),
+        "paths.train": str(corpus),
+        "paths.dev": str(corpus),
+        "paths.encoder": str(tiny_spanbert / "model"),
+        "paths.tokenizer": str(tiny_spanbert / "tokenizer"),
+        "training.max_steps": 3,
+        "training.eval_frequency": 3,
+        "training.optimizer.learn_rate.warmup_steps": 1,
+    }
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=r"\[spanbert_ner\]")  # none of its warnings
+        train(CONFIGS / "joint.cfg", tmp_path / "out", overrides=overrides)
+    nlp = spacy.load(tmp_path / "out" / "model-last")
+    assert nlp.pipe_names == ["transformer", "spanbert_textcat", "spanbert_ner"]
+    assert nlp.get_pipe("spanbert_ner").model.get_ref("doc_cats").attrs["labels"] == ["A", "B"]
