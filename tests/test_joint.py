@@ -280,7 +280,11 @@ def test_span_scores_depend_on_the_cats(tiny_bert: Path) -> None:
 
 def test_cats_reader_warns_when_training_would_not_see_predicted_cats(tiny_bert: Path) -> None:
     nlp = make_cats_conditioned_nlp(tiny_bert, annotating=False)
-    with pytest.warns(UserWarning, match="annotating_components"):
+    with pytest.warns(UserWarning, match="list spanbert_textcat, transformer in"):
+        nlp.initialize(get_examples=lambda: examples_for(nlp))
+    nlp = make_cats_conditioned_nlp(tiny_bert)
+    nlp.config["training"]["annotating_components"] = ["spanbert_textcat"]
+    with pytest.warns(UserWarning, match="list transformer in"):
         nlp.initialize(get_examples=lambda: examples_for(nlp))
     nlp = make_cats_conditioned_nlp(tiny_bert)
     nlp.remove_pipe("spanbert_textcat")

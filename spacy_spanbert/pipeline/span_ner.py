@@ -283,7 +283,9 @@ class SpanNER(LabelledHead):
     def _check_cats_source(self, nlp: Optional[Language], has_gold_cats: bool) -> None:
         """Warn where a model that reads ``doc.cats`` would train on cats other than the
         ones it sees at inference: no gold cats to take labels from, no component before
-        this one that writes cats, or one that does not annotate during training."""
+        this one that writes cats, or it (or a transformer before it) not annotating during
+        training: a listener outside training reads the encoder's output from the doc,
+        which only an annotating transformer sets."""
         if not has_gold_cats:
             warnings.warn(
                 f"[{self.name}] the model reads doc.cats (use_doc_cats), but the training "
@@ -301,12 +303,15 @@ class SpanNER(LabelledHead):
                 "before it in the pipeline writes them: put the text classifier first.",
                 stacklevel=3,
             )
-        elif not annotating.intersection(writers):
+            return
+        encoders = [name for name in earlier if nlp.get_pipe_meta(name).factory == "transformer"]
+        missing = [name for name in writers[-1:] + encoders if name not in annotating]
+        if missing:
             warnings.warn(
-                f"[{self.name}] the model reads doc.cats (use_doc_cats), but {writers[-1]} "
-                "does not write them during training: list it (and the transformer it "
-                "listens to) in [training] annotating_components, or the span head trains "
-                "without the cats it reads at inference.",
+                f"[{self.name}] the model reads doc.cats (use_doc_cats): list "
+                f"{', '.join(missing)} in [training] annotating_components, so that "
+                f"{writers[-1]} writes them during training from the encoder's output, "
+                "or the span head trains on other cats than it reads at inference.",
                 stacklevel=3,
             )
 
