@@ -2,6 +2,7 @@
 
 import warnings
 from pathlib import Path
+from typing import Any, Dict
 
 import pytest
 import spacy
@@ -36,22 +37,26 @@ def write_corpus(path: Path, nested: bool) -> Path:
     return path
 
 
+def short_run(corpus: Path, encoder: Path) -> Dict[str, Any]:
+    """`spacy train` overrides: three steps on ``corpus`` (train and dev) with ``encoder``."""
+    return {
+        "paths.train": str(corpus),
+        "paths.dev": str(corpus),
+        "paths.encoder": str(encoder / "model"),
+        "paths.tokenizer": str(encoder / "tokenizer"),
+        "training.max_steps": 3,
+        "training.eval_frequency": 3,
+        "training.optimizer.learn_rate.warmup_steps": 1,
+    }
+
+
 @pytest.mark.parametrize(
     "name,nested", [("ner", False), ("spans", True), ("joint", True), ("rel", False)]
 )
 def test_config_trains_and_saves(
     tiny_spanbert: Path, tmp_path: Path, name: str, nested: bool
 ) -> None:
-    corpus = write_corpus(tmp_path / "train.spacy", nested)
-    overrides = {
-        "paths.train": str(corpus),
-        "paths.dev": str(corpus),
-        "paths.encoder": str(tiny_spanbert / "model"),
-        "paths.tokenizer": str(tiny_spanbert / "tokenizer"),
-        "training.max_steps": 3,
-        "training.eval_frequency": 3,
-        "training.optimizer.learn_rate.warmup_steps": 1,
-    }
+    overrides = short_run(write_corpus(tmp_path / "train.spacy", nested), tiny_spanbert)
     train(CONFIGS / f"{name}.cfg", tmp_path / "out", overrides=overrides)
     nlp = spacy.load(tmp_path / "out" / "model-last")
     assert nlp.pipe_names[:2] == ["transformer", "spanbert_ner"]
@@ -64,17 +69,10 @@ def test_joint_config_with_spans_reading_the_predicted_cats(
     """joint.cfg with the joint benchmark's cats_conditioned overrides, as `spacy train`
     parses them from its command line."""
     variant = benchmark_module("joint_intent_slots").JOINT_VARIANTS["cats_conditioned"]
-    corpus = write_corpus(tmp_path / "train.spacy", nested=True)
     args = [f"--{key}={value}" for key, value in variant.items()]
     overrides = {
         **parse_config_overrides(args),
-        "paths.train": str(corpus),
-        "paths.dev": str(corpus),
-        "paths.encoder": str(tiny_spanbert / "model"),
-        "paths.tokenizer": str(tiny_spanbert / "tokenizer"),
-        "training.max_steps": 3,
-        "training.eval_frequency": 3,
-        "training.optimizer.learn_rate.warmup_steps": 1,
+        **short_run(write_corpus(tmp_path / "train.spacy", nested=True), tiny_spanbert),
     }
     with warnings.catch_warnings():
         warnings.filterwarnings("error", message=r"\[spanbert_ner\]")  # none of its warnings
