@@ -8,11 +8,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Sequence
+from typing import Any, Dict, Iterable, List, Sequence, Tuple
 
 import spacy
 from spacy.language import Language
+from spacy.scorer import Scorer
 from spacy.tokens import Doc, DocBin
+from spacy.training import Example
 from thinc.api import Config, set_gpu_allocator
 from wasabi import msg
 
@@ -27,7 +29,7 @@ def benchmark_parser(
     """Arguments every benchmark takes: --quick (a subset, minutes), --seed, --steps,
     --gpu-id (pass it to ``use_device``); with
     ``several_seeds``, --seeds (comma-separated training seeds) in place of --seed; with
-    ``systems``, --systems (which of them to run) and --reuse-models."""
+    ``systems``, --systems (which of them to run)."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="subset of the data, minutes")
     if several_seeds:
@@ -63,12 +65,6 @@ def benchmark_parser(
             default=list(systems),
             help=f"comma-separated, some of {','.join(systems)} (default: all)",
         )
-        parser.add_argument(
-            "--reuse-models",
-            action="store_true",
-            help="score the model-last of an earlier run that finished with the same settings, "
-            "where there is one, instead of training again",
-        )
     return parser
 
 
@@ -103,23 +99,23 @@ def minilm_path() -> str:
 
 
 def save_docbin(docs: Iterable[Doc], path: Path) -> Path:
-    """Write ``docs`` to ``path`` atomically: a benchmark run beside this one (another seed)
-    may be reading the file it replaces."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
-    DocBin(docs=docs, store_user_data=True).to_disk(partial)
-    os.replace(partial, path)
+    DocBin(docs=docs, store_user_data=True).to_disk(path)
     return path
 
 
-def with_component(base: Config, name: str, component_cfg: str) -> Config:
-    """The base training config with its span component replaced by another one."""
+def with_system(base: Config, system_cfg: Path) -> Config:
+    """``base`` (a config of configs/) with its heads replaced by the components of
+    ``system_cfg`` (a file of benchmarks/configs/), and its score weights, if it has any."""
+    system = Config().from_disk(system_cfg, interpolate=False)
     config = base.copy()
-    old = [c for c in config["nlp"]["pipeline"] if c != "transformer"]
-    for component in old:
-        del config["components"][component]
-    config["components"].update(Config().from_str(component_cfg)["components"])
-    config["nlp"]["pipeline"] = ["transformer", name]
+    for component in config["nlp"]["pipeline"]:
+        if component != "transformer":
+            del config["components"][component]
+    config["components"].update(system["components"])
+    config["nlp"]["pipeline"] = ["transformer", *system["components"]]
+    if "training" in system:
+        config["training"]["score_weights"] = system["training"]["score_weights"]
     return config
 
 
@@ -140,14 +136,9 @@ def training_overrides(work: Path, steps: int, seed: int, dev: str = "dev") -> D
     }
 
 
-FINISHED_RUN = "finished-run.json"  # written when `spacy train` exits 0: its overrides
-
-
 def train(config: Config, output: Path, overrides: Dict[str, Any]) -> Path:
-    """Run `spacy train` in a subprocess (as a user would); return the model-last dir. A
-    finished run leaves its overrides in ``output``/FINISHED_RUN (``finished_model``)."""
+    """Run `spacy train` in a subprocess, as a user would; return the model-last dir."""
     output.mkdir(parents=True, exist_ok=True)
-    (output / FINISHED_RUN).unlink(missing_ok=True)
     config_path = output / "config.cfg"
     config.to_disk(config_path)
     args = [sys.executable, "-m", "spacy", "train", str(config_path), "--output", str(output)]
@@ -156,33 +147,33 @@ def train(config: Config, output: Path, overrides: Dict[str, Any]) -> Path:
         args += [f"--{key}", str(value)]
     msg.info(" ".join(args))
     subprocess.run(args, check=True)
-    (output / FINISHED_RUN).write_text(json.dumps(_as_text(overrides), indent=2) + "\n")
     return output / "model-last"
 
 
-def _as_text(overrides: Dict[str, Any]) -> Dict[str, str]:
-    return {key: str(value) for key, value in sorted(overrides.items())}
+def evaluate(nlp: Language, gold_docs: Sequence[Doc]) -> Tuple[Dict[str, Any], List[Example]]:
+    """Run ``nlp`` over the gold docs' words and score it with its own scorers, as
+    ``nlp.evaluate`` does; returns the scores and the examples (for paired bootstraps)."""
+    examples = [Example(_words_only(nlp, gold), gold) for gold in gold_docs]
+    for eg, doc in zip(examples, nlp.pipe(eg.predicted for eg in examples)):
+        eg.predicted = doc
+    return Scorer(nlp).score(examples), examples
 
 
-def finished_model(output: Path, overrides: Dict[str, Any]) -> Optional[Path]:
-    """The model-last dir of a `spacy train` run under ``output`` that finished with these
-    overrides, or None: spaCy saves model-last at every evaluation, so a killed run leaves
-    one from an early step."""
-    record = output / FINISHED_RUN
-    if record.exists() and json.loads(record.read_text()) == _as_text(overrides):
-        return output / "model-last"
-    return None
+def prf(scores: Dict[str, Any], attr: str) -> Dict[str, Any]:
+    """A results file's f1/precision/recall/per_label from spaCy's ``<attr>_*`` scores."""
+    return {
+        "f1": scores[f"{attr}_f"],
+        "precision": scores[f"{attr}_p"],
+        "recall": scores[f"{attr}_r"],
+        "per_label": {
+            label: {"f1": s["f"], "precision": s["p"], "recall": s["r"]}
+            for label, s in sorted(scores[f"{attr}_per_type"].items())
+        },
+    }
 
 
-def trained_model(config: Config, output: Path, overrides: Dict[str, Any], reuse: bool) -> Path:
-    """The model-last dir under ``output``: with ``reuse``, an earlier run's that finished
-    with the same overrides (timing and scoring on a quiet machine after training side by
-    side), else trained now."""
-    model_dir = finished_model(output, overrides) if reuse else None
-    if model_dir is not None:
-        msg.info(f"reusing {model_dir}")
-        return model_dir
-    return train(config, output, overrides)
+def _words_only(nlp: Language, doc: Doc) -> Doc:
+    return Doc(nlp.vocab, words=[t.text for t in doc], spaces=[bool(t.whitespace_) for t in doc])
 
 
 def best_words_per_second(
@@ -199,15 +190,8 @@ def best_words_per_second(
 
 def timed_pipe(nlp: Language, docs: Sequence[Doc], batch_size: int) -> tuple:
     """Run the pipeline over copies of ``docs`` after a warm-up; (predicted docs, words/s)."""
-    list(
-        nlp.pipe(
-            [Doc(nlp.vocab, words=[t.text for t in d]) for d in docs[:16]], batch_size=batch_size
-        )
-    )
-    inputs = [
-        Doc(nlp.vocab, words=[t.text for t in d], spaces=[bool(t.whitespace_) for t in d])
-        for d in docs
-    ]
+    list(nlp.pipe([_words_only(nlp, d) for d in docs[:16]], batch_size=batch_size))
+    inputs = [_words_only(nlp, d) for d in docs]
     n_words = sum(len(d) for d in docs)
     start = time.perf_counter()
     predicted = list(nlp.pipe(inputs, batch_size=batch_size))

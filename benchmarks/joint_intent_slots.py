@@ -8,37 +8,24 @@ slot right) side by side, beside JointBERT's published BERT-base figures for con
 The joint system's sentence loss weight is chosen on the dev split, as any hyperparameter
 would be, by the target itself: one joint run per ``--sentence-weights`` value, each scored on
 dev against the heads alone; the weight whose smaller margin (intent accuracy, slot F1) is
-largest wins (ties go to the larger other margin) and only that run is scored on test (every
-run's dev scores go to the results file).
+largest wins (ties go to the larger other margin) and only that run is scored on test.
+``--seeds 0,1,2`` trains every system once per seed and reports means; the joint-minus-
+separate differences come with 95% paired bootstrap intervals over the test utterances.
 
     python benchmarks/joint_intent_slots.py snips --quick   # 2,000 sampled utterances, 150 steps
     python benchmarks/joint_intent_slots.py atis            # full training set, 600 steps
 
-``--set KEY=VALUE`` passes a `spacy train` override of joint.cfg to every system whose config
-has that section (a head alone trains the same with or without the other head's settings):
-``--set components.spanbert_textcat.learn_rate_scale=30``.
+``--joint-overrides FILE.cfg`` changes joint.cfg's settings for the joint system alone (the
+heads alone stay as they are); results go to ``joint-<dataset>-<FILE>.json``:
 
-The joint-minus-separate differences come with 95% paired bootstrap intervals over the
-test utterances (see paired_bootstrap.py). ``--seeds 0,1,2`` trains every system once per
-seed and reports means (per-seed scores in the results file); runs of single seeds, or of
-single systems (``--train-only``), can go side by side and be scored together afterwards with
-``--evaluate-only``:
-
-    python benchmarks/joint_intent_slots.py snips --seeds 1 &
-    python benchmarks/joint_intent_slots.py snips --seeds 2 --train-only joint &
-    python benchmarks/joint_intent_slots.py snips --seeds 2 --train-only spans_only &
-    python benchmarks/joint_intent_slots.py snips --seeds 2 --train-only sentence_only &
-    wait; python benchmarks/joint_intent_slots.py snips --seeds 1,2 --evaluate-only
+    python benchmarks/joint_intent_slots.py atis \\
+        --joint-overrides benchmarks/configs/cats_conditioned.cfg
 """
 
-import hashlib
 import json
 import random
-import re
-import sys
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import numpy
 import spacy
@@ -46,7 +33,7 @@ from common import (
     ROOT,
     SHARED_DATA,
     benchmark_parser,
-    finished_model,
+    evaluate,
     save_docbin,
     train,
     training_overrides,
@@ -61,14 +48,12 @@ from paired_bootstrap import (
     pooled_over_seeds,
     span_counts,
 )
-from spacy.scorer import Scorer
 from spacy.tokens import Doc
-from spacy.training import Example
 from thinc.api import Config
 from wasabi import msg
 
 from spacy_spanbert.corpus.intent_slots import combined_intent, read_intent_slots
-from spacy_spanbert.scoring import gold_labels, predicted_labels, score_sentence_and_spans
+from spacy_spanbert.joint import gold_labels, predicted_labels
 
 # Chen, Zhuo & Wang 2019 (arXiv:1902.10909), Table 2, Joint BERT (BERT-base).
 JOINTBERT = {
@@ -83,27 +68,6 @@ SCORE_WEIGHTS = {  # spacy train's training.score_weights per system
     "spans_only": '{"spans_sc_f": 1.0}',
     "sentence_only": '{"cats_macro_f": 1.0}',
 }
-# --joint-variant: `spacy train` overrides of the joint system alone (the heads alone are
-# what they are without it)
-JOINT_VARIANTS = {
-    # the span head reads the sentence head's predicted intent distribution (doc.cats), set
-    # during training too (annotating components): slot-gated joint intent + slot models
-    "cats_conditioned": {
-        "nlp.pipeline": '["transformer","spanbert_textcat","spanbert_ner"]',
-        "components.spanbert_ner.model.@architectures": "spacy_spanbert.SpanBoundaryModel.v2",
-        "components.spanbert_ner.model.use_doc_cats": "true",
-        "training.annotating_components": '["transformer","spanbert_textcat"]',
-    },
-}
-Fit = Callable[[Config, Path, Dict[str, Any]], Path]  # train, or model_from_previous_run
-
-
-@dataclass
-class Settings:
-    """What a run changes of joint.cfg: ``--set`` overrides, and a ``--joint-variant``."""
-
-    overrides: Dict[str, str] = field(default_factory=dict)
-    joint_variant: str = ""
 
 
 def without(config: Config, component: str) -> Config:
@@ -113,108 +77,60 @@ def without(config: Config, component: str) -> Config:
     return config
 
 
-def evaluate(nlp, gold_docs) -> Tuple[Dict[str, Any], Dict[str, numpy.ndarray]]:
-    """Test scores, and per-document records for the paired bootstrap: ``intent`` (1 if
-    the label set is right) and ``slots`` (true positives, false positives, false
-    negatives of the exact slot spans)."""
-    predicted = list(nlp.pipe(Doc(nlp.vocab, words=[t.text for t in d]) for d in gold_docs))
-    examples = [Example(p, g) for p, g in zip(predicted, gold_docs)]
+def score(nlp, gold_docs) -> Tuple[Dict[str, Any], Dict[str, numpy.ndarray]]:
+    """Scores, and per-document records for the paired bootstrap: ``intent`` (1 if the
+    label set is right) and ``slots`` (true positives, false positives, false negatives of
+    the exact slot spans)."""
+    scores, examples = evaluate(nlp, gold_docs)
     result: Dict[str, Any] = {}
     records: Dict[str, numpy.ndarray] = {}
     if "spanbert_ner" in nlp.pipe_names:
-        result["slot_f1"] = Scorer.score_spans(
-            examples, "spans_sc", getter=lambda doc, _: doc.spans.get("sc", []), allow_overlap=True
-        )["spans_sc_f"]
+        result["slot_f1"] = scores["spans_sc_f"]
         records["slots"] = span_counts(examples, "sc")
-        assert abs(micro_f1(records["slots"]) - result["slot_f1"]) < 1e-6
     if "spanbert_textcat" in nlp.pipe_names:
-        joint = score_sentence_and_spans(examples, spans_key="sc")
-        result["intent_accuracy"] = joint["intent_acc"]
+        result["intent_accuracy"] = scores["intent_acc"]
         records["intent"] = numpy.array(
             [
                 predicted_labels(eg.predicted.cats) == gold_labels(eg.reference.cats)
                 for eg in examples
             ]
         )
-        assert abs(accuracy(records["intent"]) - result["intent_accuracy"]) < 1e-9
         if "spanbert_ner" in nlp.pipe_names:
-            result["sentence_accuracy"] = joint["sentence_acc"]
+            result["sentence_accuracy"] = scores["sentence_acc"]
     return result, records
 
 
-def model_from_previous_run(config: Config, output: Path, overrides: Dict[str, Any]) -> Path:
-    """``--evaluate-only``: the pipeline a previous run of this benchmark trained there."""
-    model_dir = finished_model(output, overrides)
-    if model_dir is None:
-        msg.fail(
-            f"{output} holds no finished training run with these settings; run without "
-            "--evaluate-only",
-            exits=1,
-        )
-    return model_dir
-
-
-def has_setting(config: Config, key: str) -> bool:
-    """Whether ``config`` has the section of the dotted `spacy train` override ``key``."""
-    section: Any = config
-    for name in key.split(".")[:-1]:
-        if not isinstance(section, dict) or name not in section:
-            return False
-        section = section[name]
-    return isinstance(section, dict)
-
-
-def parse_settings(pairs: List[str], base: Config) -> Dict[str, str]:
-    """``--set KEY=VALUE`` pairs as `spacy train` overrides; a key whose section is not in
-    ``base`` (joint.cfg) is an error, not silently ignored."""
-    settings = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not value or not has_setting(base, key):
-            msg.fail(
-                f"--set {pair}: expected KEY=VALUE with KEY a setting of a section of "
-                "configs/joint.cfg, e.g. components.spanbert_textcat.learn_rate_scale=30",
-                exits=1,
-            )
-        settings[key] = value
-    return settings
-
-
-def results_name(dataset: str, settings: Settings) -> str:
-    """``joint-<dataset>``; then the ``--joint-variant``; with ``--set`` settings, their
-    last two key parts and values (``joint-atis-spanbert_textcat-learn_rate_scale-30``), so
-    a variant's results never replace those of joint.cfg as shipped."""
-    parts = [f"joint-{dataset}"] + ([settings.joint_variant] if settings.joint_variant else [])
-    for key, value in settings.overrides.items():
-        parts += [*key.replace("@", "").split(".")[-2:], value]
-    return re.sub(r"[^\w.-]", "_", "-".join(parts))
+def flat_settings(config: Dict[str, Any], prefix: str = "") -> Iterator[Tuple[str, str]]:
+    """The settings of a .cfg file as `spacy train` overrides (dotted keys, JSON values)."""
+    for key, value in config.items():
+        if isinstance(value, dict):
+            yield from flat_settings(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value if isinstance(value, str) else json.dumps(value)
 
 
 def training_run(
     base: Config,
     seed_dir: Path,
     overrides: Dict[str, Any],
-    settings: Settings,
     system: str,
     weight: str = "",
+    joint_overrides: Optional[Dict[str, str]] = None,
 ) -> Tuple[Config, Path, Dict[str, Any]]:
     """Config, output directory and `spacy train` overrides of one pipeline: a head alone,
-    or the joint system with sentence loss weight ``weight`` (and its ``JOINT_VARIANTS``
-    overrides), with the ``--set`` settings its config has a section for (a head alone
-    trains the same with or without the other head's). Its directory's name carries a
-    digest of those settings, so runs with and without them sit side by side."""
+    or the joint system with sentence loss weight ``weight`` and ``joint_overrides``."""
     dropped = HEADS[system]
-    config = base if dropped is None else without(base, dropped)
-    applied = {k: v for k, v in settings.overrides.items() if has_setting(config, k)}
-    if dropped is None and settings.joint_variant:
-        applied.update(JOINT_VARIANTS[settings.joint_variant])
-    overrides = {**overrides, **applied, "training.score_weights": SCORE_WEIGHTS[system]}
-    name = system if dropped is not None else f"joint-sentence{weight}"
-    if applied:
-        name += "-" + hashlib.sha1(json.dumps(applied, sort_keys=True).encode()).hexdigest()[:8]
-    if dropped is None:
-        overrides["loss_weights.sentence"] = weight
-    return config, seed_dir / name, overrides
+    if dropped is not None:
+        config = without(base, dropped)
+        overrides = {**overrides, "training.score_weights": SCORE_WEIGHTS[system]}
+        return config, seed_dir / system, overrides
+    overrides = {
+        **overrides,
+        **(joint_overrides or {}),
+        "training.score_weights": SCORE_WEIGHTS[system],
+        "loss_weights.sentence": weight,
+    }
+    return base, seed_dir / f"joint-sentence{weight}", overrides
 
 
 def best_weight(runs: Dict[str, Dict[str, float]], alone_dev: Dict[str, float]) -> str:
@@ -229,78 +145,50 @@ def best_weight(runs: Dict[str, Dict[str, float]], alone_dev: Dict[str, float]) 
     return max(runs, key=lambda w: margins[w])
 
 
-def choose_sentence_weight(
-    fit: Fit,
-    base: Config,
-    work: Path,
-    overrides: Dict[str, Any],
-    settings: Settings,
-    grid: str,
-    dev: List[Doc],
-    alone_dev: Dict[str, float],
-) -> Tuple[float, Path, Dict[str, Dict[str, float]]]:
-    """Train the joint system once per sentence weight in ``grid``, score each run on
-    ``dev`` and keep the ``best_weight``; return it, its model, and the dev scores (the heads
-    alone under "heads alone", each weight's run, with its ``margin``, under the weight)."""
-    models: Dict[str, Path] = {}
-    runs: Dict[str, Dict[str, float]] = {}
-    for weight in grid.split(","):
-        models[weight] = fit(*training_run(base, work, overrides, settings, "joint", weight))
-        runs[weight], _ = evaluate(spacy.load(models[weight]), dev)
-        msg.info(f"sentence weight {weight}, dev: {runs[weight]}")
-    best = best_weight(runs, alone_dev)
-    msg.good(f"sentence weight {best} chosen on dev")
-    return float(best), models[best], {"heads alone": alone_dev, **runs}
-
-
 def train_and_score(
     seed: int,
-    fit: Fit,
     base: Config,
     work: Path,
     steps: int,
     grid: str,
     splits: Dict[str, List[Doc]],
-    settings: Settings,
+    joint_overrides: Dict[str, str],
 ) -> Dict[str, Any]:
-    """One training seed: each head alone, then the joint system (its sentence weight chosen
-    on dev against them), trained under ``work``/seed<seed> and scored on the test split.
-    Returns the test scores per system (``systems``), the per-utterance records
-    (``records``), the chosen weight and the dev scores behind the choice. ``settings``:
-    what changes of joint.cfg (``--set``, ``--joint-variant``)."""
+    """One training seed: each head alone, then the joint system once per sentence weight in
+    ``grid``, the weight chosen on dev against the heads alone, trained under
+    ``work``/seed<seed>; every system scored on the test split. Returns the test scores per
+    system (``systems``), the per-utterance records (``records``), the chosen weight and the
+    dev scores behind the choice."""
     overrides = training_overrides(work, steps, seed)
     seed_dir = work / f"seed{seed}"
     models: Dict[str, Path] = {}
     alone_dev: Dict[str, float] = {}
     for system, dropped in HEADS.items():
         if dropped is not None:
-            models[system] = fit(*training_run(base, seed_dir, overrides, settings, system))
-            alone_dev.update(evaluate(spacy.load(models[system]), splits["dev"])[0])
-    out: Dict[str, Any] = {"systems": {}, "records": {}}
-    out["sentence_weight"], models["joint"], out["sentence_weight_dev"] = choose_sentence_weight(
-        fit, base, seed_dir, overrides, settings, grid, splits["dev"], alone_dev
-    )
+            models[system] = train(*training_run(base, seed_dir, overrides, system))
+            alone_dev.update(score(spacy.load(models[system]), splits["dev"])[0])
+    joint_models: Dict[str, Path] = {}
+    runs: Dict[str, Dict[str, float]] = {}
+    for weight in grid.split(","):
+        run = training_run(base, seed_dir, overrides, "joint", weight, joint_overrides)
+        joint_models[weight] = train(*run)
+        runs[weight], _ = score(spacy.load(joint_models[weight]), splits["dev"])
+        msg.info(f"sentence weight {weight}, dev: {runs[weight]}")
+    chosen = best_weight(runs, alone_dev)
+    msg.good(f"sentence weight {chosen} chosen on dev")
+    models["joint"] = joint_models[chosen]
+    out: Dict[str, Any] = {
+        "systems": {},
+        "records": {},
+        "sentence_weight": float(chosen),
+        "sentence_weight_dev": {"heads alone": alone_dev, **runs},
+    }
     for system in HEADS:
-        nlp = spacy.load(models[system])
-        out["systems"][system], out["records"][system] = evaluate(nlp, splits["test"])
+        out["systems"][system], out["records"][system] = score(
+            spacy.load(models[system]), splits["test"]
+        )
         msg.good(f"seed {seed}, {system}: {out['systems'][system]}")
     return out
-
-
-def train_only(
-    system: str,
-    seeds: List[int],
-    base: Config,
-    work: Path,
-    steps: int,
-    grid: str,
-    settings: Settings,
-) -> None:
-    """``--train-only``: train one system (joint: once per sentence weight) per seed."""
-    for seed in seeds:
-        overrides = training_overrides(work, steps, seed)
-        for weight in grid.split(",") if system == "joint" else [""]:
-            train(*training_run(base, work / f"seed{seed}", overrides, settings, system, weight))
 
 
 def joint_minus_separate(runs: List[Dict[str, Any]]) -> Dict[str, Dict[str, float]]:
@@ -344,29 +232,10 @@ def main() -> None:
         help="comma-separated sentence loss weights for the joint system, chosen on dev",
     )
     parser.add_argument(
-        "--evaluate-only",
-        action="store_true",
-        help="score the pipelines a previous run of this mode left under benchmarks/work",
-    )
-    parser.add_argument(
-        "--train-only",
-        choices=sorted(HEADS),
-        help="train this system (joint: once per sentence weight) and score nothing; runs "
-        "side by side are scored together afterwards with --evaluate-only",
-    )
-    parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="a `spacy train` override of configs/joint.cfg for every system that has its "
-        "section (repeatable), e.g. components.spanbert_textcat.learn_rate_scale=30",
-    )
-    parser.add_argument(
-        "--joint-variant",
-        choices=sorted(JOINT_VARIANTS),
-        help="train the joint system with these overrides of configs/joint.cfg (the heads "
-        "alone as without): cats_conditioned, the span head reads the predicted intents",
+        "--joint-overrides",
+        type=Path,
+        help="a .cfg file of settings that change configs/joint.cfg for the joint system "
+        "alone, e.g. benchmarks/configs/cats_conditioned.cfg",
     )
     args = parser.parse_args()
     use_device(args.gpu_id)
@@ -394,13 +263,14 @@ def main() -> None:
         splits[split] = random.Random(SAMPLE_SEED).sample(docs, limit) if limit else docs
         save_docbin(splits[split], work / f"{split}.spacy")
     base = Config().from_disk(ROOT / "configs" / "joint.cfg", interpolate=False)
-    settings = Settings(parse_settings(args.set, base), args.joint_variant or "")
-    if args.train_only:
-        train_only(args.train_only, args.seeds, base, work, steps, args.sentence_weights, settings)
-        return
-    fit = model_from_previous_run if args.evaluate_only else train
+    joint_overrides = {}
+    results_name = f"joint-{args.dataset}"
+    if args.joint_overrides:
+        settings = Config().from_disk(args.joint_overrides, interpolate=False)
+        joint_overrides = dict(flat_settings(settings))
+        results_name += f"-{args.joint_overrides.stem}"
     runs = [
-        train_and_score(seed, fit, base, work, steps, args.sentence_weights, splits, settings)
+        train_and_score(seed, base, work, steps, args.sentence_weights, splits, joint_overrides)
         for seed in args.seeds
     ]
     systems = mean_scores(runs)
@@ -434,24 +304,15 @@ def main() -> None:
             }
             for seed, run in zip(args.seeds, runs)
         }
-    if args.evaluate_only:  # the run that trained what was scored
-        script = Path(sys.argv[0]).resolve().relative_to(ROOT).as_posix()
-        args_used = [a for a in sys.argv[1:] if a != "--evaluate-only"]
-        extra["trained_by"] = " ".join(["python", script, *args_used])
     write_results(
-        results_name(args.dataset, settings),
+        results_name,
         mode,
         {
             "dataset": args.dataset,
             "split": "test",
             "encoder": "all-MiniLM-L6-v2",
             "train": {"examples": len(splits["train"]), "steps": steps, "seeds": args.seeds},
-            "config_overrides": settings.overrides,
-            **(
-                {"joint_variant": {settings.joint_variant: JOINT_VARIANTS[settings.joint_variant]}}
-                if settings.joint_variant
-                else {}
-            ),
+            "joint_overrides": joint_overrides,
             "loss_weights": {
                 "spans": base["loss_weights"]["spans"],
                 "sentence": [run["sentence_weight"] for run in runs],

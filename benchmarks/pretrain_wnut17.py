@@ -16,6 +16,7 @@ from common import (
     ROOT,
     SHARED_DATA,
     benchmark_parser,
+    evaluate,
     minilm_path,
     save_docbin,
     train,
@@ -23,9 +24,6 @@ from common import (
     use_device,
     write_results,
 )
-from spacy.scorer import Scorer
-from spacy.tokens import Doc
-from spacy.training import Example
 from thinc.api import Config
 from wasabi import msg
 
@@ -65,12 +63,7 @@ def main() -> None:
     systems: Dict[str, Any] = {}
     for system, encoder in (("original", minilm_path()), ("continued", str(work / "continued"))):
         overrides = {**training_overrides(work, steps, args.seed), "paths.encoder": encoder}
-        pipeline = spacy.load(train(config, work / system, overrides))
-        gold = splits["test"]
-        predicted = list(
-            pipeline.pipe(Doc(pipeline.vocab, words=[t.text for t in d]) for d in gold)
-        )
-        scores = Scorer.score_spans([Example(p, g) for p, g in zip(predicted, gold)], "ents")
+        scores, _ = evaluate(spacy.load(train(config, work / system, overrides)), splits["test"])
         systems[system] = {
             "f1": scores["ents_f"],
             "precision": scores["ents_p"],

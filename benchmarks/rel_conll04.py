@@ -11,20 +11,17 @@ from common import (
     ROOT,
     SHARED_DATA,
     benchmark_parser,
+    evaluate,
     save_docbin,
     train,
     training_overrides,
     use_device,
     write_results,
 )
-from spacy.scorer import Scorer
-from spacy.tokens import Doc
-from spacy.training import Example
 from thinc.api import Config
 from wasabi import msg
 
 from spacy_spanbert.corpus.relations_json import read_relations_json
-from spacy_spanbert.scoring import score_relations
 
 # Eberts & Ulges 2020 (arXiv:1909.07755), CoNLL04 test, micro F1.
 SPERT = {"ents_f1": 0.8894, "rel_f1": 0.7147}
@@ -51,20 +48,15 @@ def main() -> None:
         work / "spanbert_ner+rel",
         training_overrides(work, steps, args.seed, dev="valid"),
     )
-    pipeline = spacy.load(model_dir)
-    gold = splits["test"]
-    predicted = list(pipeline.pipe(Doc(pipeline.vocab, words=[t.text for t in d]) for d in gold))
-    examples = [Example(p, g) for p, g in zip(predicted, gold)]
-    ents = Scorer.score_spans(examples, "ents")
-    rels = score_relations(examples)
+    scores, _ = evaluate(spacy.load(model_dir), splits["test"])
     result = {
-        "ents_f1": ents["ents_f"],
-        "rel_f1": rels["rel_micro_f"],
-        "rel_precision": rels["rel_micro_p"],
-        "rel_recall": rels["rel_micro_r"],
+        "ents_f1": scores["ents_f"],
+        "rel_f1": scores["rel_micro_f"],
+        "rel_precision": scores["rel_micro_p"],
+        "rel_recall": scores["rel_micro_r"],
         "per_label": {
             k: {"f1": v["f"], "precision": v["p"], "recall": v["r"]}
-            for k, v in rels["rel_per_type"].items()
+            for k, v in scores["rel_per_type"].items()
         },
     }
     msg.table(

@@ -1,24 +1,59 @@
-"""Print the README's results tables (Markdown) from benchmarks/results/*.json.
+"""The results tables of benchmarks/README.md, made from benchmarks/results/*.json.
 
-python benchmarks/results_table.py                 # every results file
+python benchmarks/results_table.py                 # print every results file's tables
 python benchmarks/results_table.py nested-genia    # the files whose name starts so
 python benchmarks/results_table.py --joint-summary # one row per full joint run
+python benchmarks/results_table.py --write         # fill benchmarks/README.md's tables
+python benchmarks/results_table.py --check         # exit 1 if they are out of date
+
+In benchmarks/README.md, ``<!-- results: PREFIX -->`` ... ``<!-- /results -->`` holds the
+tables of the files named PREFIX*.json (``--joint-summary`` for the joint summary).
 """
 
+import contextlib
+import io
 import json
+import re
 import sys
 from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "results"
+BENCHMARKS = Path(__file__).resolve().parent
+RESULTS = BENCHMARKS / "results"
+README = BENCHMARKS / "README.md"
+BLOCK = re.compile(r"(<!-- results: (\S+) -->\n).*?(<!-- /results -->)", re.S)
 ORDER = ("f1", "precision", "recall", "intent_accuracy", "slot_f1", "sentence_accuracy")
 
 
 def main() -> None:
-    if sys.argv[1:] == ["--joint-summary"]:
+    args = sys.argv[1:]
+    if args in (["--write"], ["--check"]):
+        text = README.read_text(encoding="utf8")
+        filled = BLOCK.sub(lambda m: m.group(1) + rendered(m.group(2)) + m.group(3), text)
+        if args == ["--write"]:
+            README.write_text(filled, encoding="utf8")
+        elif filled != text:
+            sys.exit(f"{README} is out of date: run python benchmarks/results_table.py --write")
+        return
+    if args == ["--joint-summary"]:
         _print_joint_summary()
         return
-    prefixes = sys.argv[1:] or [""]
-    for path in sorted(p for prefix in prefixes for p in RESULTS.glob(f"{prefix}*.json")):
+    for prefix in args or [""]:
+        _print_tables(prefix)
+
+
+def rendered(prefix: str) -> str:
+    """What main prints for ``prefix`` (or ``--joint-summary``), as a string."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        if prefix == "--joint-summary":
+            _print_joint_summary()
+        else:
+            _print_tables(prefix)
+    return out.getvalue().strip() + "\n"
+
+
+def _print_tables(prefix: str) -> None:
+    for path in sorted(RESULTS.glob(f"{prefix}*.json")):
         result = json.loads(path.read_text())
         train = result.get("train", {})
         print(
@@ -53,12 +88,8 @@ def main() -> None:
         if "loss_weights" in result:
             weights = ", ".join(f"{k} {_weight(v)}" for k, v in result["loss_weights"].items())
             print(f"\nJoint loss weights: {weights}.")
-        if result.get("config_overrides"):
-            settings = ", ".join(f"`{k}` {v}" for k, v in result["config_overrides"].items())
-            print(f"\nConfig overrides (`--set`): {settings}.")
-        for variant, overrides in result.get("joint_variant", {}).items():
-            settings = ", ".join(f"`{k}` {v}" for k, v in overrides.items())
-            print(f"\nJoint system only (`--joint-variant {variant}`): {settings}.")
+        if _changes(result):
+            print(f"\nChanges to joint.cfg: {_changes(result)}.")
         if "joint_minus_separate" in result:
             _print_joint_differences(result)
         if "differences" in result:
@@ -104,9 +135,14 @@ def _print_joint_summary() -> None:
 
 
 def _changes(result: dict) -> str:
-    """What a joint run changed of joint.cfg: ``--set`` overrides, then its joint variant."""
+    """What a joint run changed of joint.cfg: for every system (``--set`` before 0.2.0),
+    then for the joint system alone (``--joint-overrides``; ``--joint-variant`` before)."""
     parts = [f"`{k}` {v}" for k, v in result.get("config_overrides", {}).items()]
-    parts += [f"joint system: `--joint-variant {name}`" for name in result.get("joint_variant", {})]
+    joint_only = dict(result.get("joint_overrides", {}))
+    for overrides in result.get("joint_variant", {}).values():
+        joint_only.update(overrides)
+    if joint_only:
+        parts.append("joint system: " + ", ".join(f"`{k}` {v}" for k, v in joint_only.items()))
     return ", ".join(parts)
 
 

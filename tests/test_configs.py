@@ -6,16 +6,18 @@ from typing import Any, Dict
 
 import pytest
 import spacy
+from joint_intent_slots import flat_settings  # benchmarks/ (pytest's pythonpath)
 from spacy.cli._util import parse_config_overrides
 from spacy.cli.train import train
 from spacy.tokens import DocBin
+from thinc.api import Config
 
 from spacy_spanbert.relations import Relation, set_relations
 
 from .test_span_ner import FLAT_DATA, NESTED_DATA
-from .util import benchmark_module
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+BENCHMARK_CONFIGS = CONFIGS.parent / "benchmarks" / "configs"
 
 
 def write_corpus(path: Path, nested: bool) -> Path:
@@ -68,8 +70,8 @@ def test_joint_config_with_spans_reading_the_predicted_cats(
 ) -> None:
     """joint.cfg with the joint benchmark's cats_conditioned overrides, as `spacy train`
     parses them from its command line."""
-    variant = benchmark_module("joint_intent_slots").JOINT_VARIANTS["cats_conditioned"]
-    args = [f"--{key}={value}" for key, value in variant.items()]
+    settings = Config().from_disk(BENCHMARK_CONFIGS / "cats_conditioned.cfg")
+    args = [f"--{key}={value}" for key, value in flat_settings(settings)]
     overrides = {
         **parse_config_overrides(args),
         **short_run(write_corpus(tmp_path / "train.spacy", nested=True), tiny_spanbert),

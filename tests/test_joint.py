@@ -62,8 +62,11 @@ def make_joint_nlp(
         nlp.add_pipe("spanbert_ner", config={"model": {"tok2vec": listener(spans_weight)}})
     if sentence_weight is not None:
         textcat_model = {**POOLING[pooling], "tok2vec": listener(sentence_weight)}
-        nlp.add_pipe("spanbert_textcat", config={"model": textcat_model})
+        nlp.add_pipe("spanbert_textcat", config={"model": textcat_model, "scorer": JOINT_SCORER})
     return nlp
+
+
+JOINT_SCORER = {"@scorers": "spacy_spanbert.sentence_and_spans_scorer.v1", "spans_key": "sc"}
 
 
 def examples_for(nlp: Language) -> List[Example]:
@@ -224,7 +227,7 @@ def make_cats_conditioned_nlp(encoder: Path, annotating: bool = True) -> Languag
     nlp = spacy.blank("en")
     nlp.add_pipe("transformer", config=transformer_config(encoder))
     textcat_model = {**POOLING["first+mean"], "tok2vec": listener(1.0)}
-    nlp.add_pipe("spanbert_textcat", config={"model": textcat_model})
+    nlp.add_pipe("spanbert_textcat", config={"model": textcat_model, "scorer": JOINT_SCORER})
     nlp.add_pipe("spanbert_ner", config={"model": {**CATS_READER, "tok2vec": listener(1.0)}})
     if annotating:
         nlp.config["training"]["annotating_components"] = ANNOTATES
@@ -291,3 +294,16 @@ def test_cats_reader_warns_when_training_would_not_see_predicted_cats(tiny_bert:
     nlp.config["training"]["annotating_components"] = ["transformer"]
     with pytest.warns(UserWarning, match="no component before it"):
         nlp.initialize(get_examples=lambda: examples_for(nlp))
+
+
+def test_span_ner_scorer_v1_still_adds_the_joint_scores(tiny_bert: Path) -> None:
+    nlp = make_joint_nlp(tiny_bert)
+    examples = train(nlp, 120)
+    v1 = spacy.registry.scorers.get("spacy_spanbert.span_ner_scorer.v1")()
+    v2 = spacy.registry.scorers.get("spacy_spanbert.span_ner_scorer.v2")()
+    predicted = [
+        Example(doc, eg.reference)
+        for doc, eg in zip(nlp.pipe(eg.text for eg in examples), examples)
+    ]
+    assert v1(predicted, spans_key="sc")["intent_acc"] == 1.0
+    assert "intent_acc" not in v2(predicted, spans_key="sc")

@@ -1,14 +1,11 @@
 """The paired bootstrap the joint benchmark reports its joint-minus-separate intervals with."""
 
 import numpy
+import paired_bootstrap as bootstrap  # benchmarks/ (pytest's pythonpath)
 import pytest
 from spacy.tokens import Doc, Span
 from spacy.training import Example
 from spacy.vocab import Vocab
-
-from .util import benchmark_module
-
-bootstrap = benchmark_module("paired_bootstrap")
 
 
 def test_micro_f1_sums_counts_over_documents() -> None:

@@ -1,10 +1,7 @@
 """Test helpers: tiny BERT checkpoints written locally (no hub), and pipelines on them."""
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Iterable, Optional
 
 import spacy
@@ -93,16 +90,3 @@ def make_nlp(encoder: Path, tokenizer: Optional[Path] = None, **ner_config) -> L
     nlp.add_pipe("transformer", config=transformer_config(encoder, tokenizer))
     nlp.add_pipe("spanbert_ner", config=ner_config)
     return nlp
-
-
-def benchmark_module(name: str) -> ModuleType:
-    """A module of ``benchmarks/`` (scripts, not a package), loaded from its file with
-    ``benchmarks/`` importable, as when the script runs (``from common import ...``)."""
-    path = Path(__file__).resolve().parent.parent / "benchmarks" / f"{name}.py"
-    if str(path.parent) not in sys.path:
-        sys.path.append(str(path.parent))
-    spec = importlib.util.spec_from_file_location(f"benchmarks_{name}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module

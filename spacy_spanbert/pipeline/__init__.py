@@ -1,7 +1,7 @@
 """TrainablePipe components."""
 
 from .relation import RelationExtractor
-from .sentence import SentenceClassifier
 from .span_ner import SpanNER
+from .textcat import SpanBertTextCategorizer
 
-__all__ = ["RelationExtractor", "SentenceClassifier", "SpanNER"]
+__all__ = ["RelationExtractor", "SpanBertTextCategorizer", "SpanNER"]

@@ -15,7 +15,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.training import Example, validate_examples
 from spacy.vocab import Vocab
-from thinc.api import Config, Model, Optimizer, set_dropout_rate
+from thinc.api import Config, Model
 from thinc.types import Floats2d, Ints2d, Ragged
 
 from ..relations import Relation, get_relations, set_relations
@@ -100,7 +100,7 @@ class RelationExtractor(LabelledHead):
         spans_key: Optional[str] = None,
         max_distance: int = 100,
         threshold: float = 0.5,
-        learn_rate_scale: float = 1.0,
+        learn_rate_scale: float = 10.0,
         scorer: Optional[Callable] = None,
     ) -> None:
         self.vocab = vocab
@@ -133,7 +133,10 @@ class RelationExtractor(LabelledHead):
         """Score every candidate pair; returns (pairs per doc, probabilities). No side effects."""
         docs = list(docs)
         pairs = [self.candidate_pairs(self._entities(doc)) for doc in docs]
-        return pairs, self._scores(docs, pairs, is_train=False)[0]
+        X = self.model_input(docs, pairs)
+        if X is None:
+            return pairs, self.model.ops.alloc2f(0, len(self.labels))
+        return pairs, self.model.predict(X)
 
     def set_annotations(
         self, docs: Iterable[Doc], pairs_scores: Tuple[List[List[Tuple[Span, Span]]], Floats2d]
@@ -151,32 +154,14 @@ class RelationExtractor(LabelledHead):
             offset += len(doc_pairs)
             set_relations(doc, relations)
 
-    def update(
-        self,
-        examples: Iterable[Example],
-        *,
-        drop: float = 0.0,
-        sgd: Optional[Optimizer] = None,
-        losses: Optional[Dict[str, float]] = None,
-    ) -> Dict[str, float]:
-        """Learn from a batch, on pairs of the gold entities."""
-        if losses is None:
-            losses = {}
-        losses.setdefault(self.name, 0.0)
-        examples = list(examples)
-        validate_examples(examples, "RelationExtractor.update")
-        docs = [eg.predicted for eg in examples]
-        pairs = [self.candidate_pairs(self._gold_entities(eg)) for eg in examples]
-        if not any(pairs):
-            return losses
-        set_dropout_rate(self.model, drop)
-        scores, backprop = self._scores(docs, pairs, is_train=True)
-        loss, d_scores = self.get_loss(examples, (pairs, scores))
-        backprop(d_scores)
-        if sgd is not None:
-            self.finish_update(sgd)
-        losses[self.name] += loss
-        return losses
+    def training_candidates(self, examples: List[Example]) -> List[List[Tuple[Span, Span]]]:
+        """Pairs of the gold entities, per example."""
+        return [self.candidate_pairs(self._gold_entities(eg)) for eg in examples]
+
+    def model_input(
+        self, docs: List[Doc], pairs: List[List[Tuple[Span, Span]]]
+    ) -> Optional[Tuple[List[Doc], Ragged]]:
+        return (docs, self._pairs_ragged(pairs)) if any(pairs) else None
 
     def get_loss(
         self,
@@ -250,15 +235,7 @@ class RelationExtractor(LabelledHead):
         share = numpy.array(
             [(counts[label] + 1) / (n_pairs + 2) for label in self.labels], dtype="f"
         )
-        output_layer = self.model.get_ref("output_layer")
-        output_layer.set_param("b", output_layer.ops.asarray1f(numpy.log(share / (1 - share))))
-
-    def _scores(
-        self, docs: List[Doc], pairs: List[List[Tuple[Span, Span]]], is_train: bool
-    ) -> Tuple[Floats2d, Callable]:
-        if not any(pairs):
-            return self.model.ops.alloc2f(0, len(self.labels)), lambda d: None
-        return self.model((docs, self._pairs_ragged(pairs)), is_train=is_train)
+        self.set_output_bias(numpy.log(share / (1 - share)))
 
     def _pairs_ragged(self, pairs: List[List[Tuple[Span, Span]]]) -> Ragged:
         """``(h_start, h_end, t_start, t_end, h_type, t_type)`` rows per doc; a type is the

@@ -12,7 +12,7 @@ else from ``doc.ents``.
 
 import warnings
 from collections import Counter
-from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple, cast
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, cast
 
 import numpy
 from spacy.language import Language
@@ -20,10 +20,11 @@ from spacy.pipeline.spancat import Suggester
 from spacy.tokens import Doc, Span, SpanGroup
 from spacy.training import Example, validate_examples
 from spacy.vocab import Vocab
-from thinc.api import Config, Model, NumpyOps, Optimizer, set_dropout_rate
+from thinc.api import Config, Model, NumpyOps
 from thinc.types import Floats2d, Ints1d, Ints2d, Ragged
 
 from ..decoding import ScoredSpans, non_overlapping, spans_above_threshold
+from ..joint import initialize_doc_cats
 from .head import SHARED_ENCODER_LISTENER, LabelledHead
 
 HOST_OPS = NumpyOps()
@@ -53,7 +54,7 @@ DEFAULT_SPANS_KEY = "sc"
         "spans_key": DEFAULT_SPANS_KEY,
         "threshold": 0.5,
         "learn_rate_scale": 10.0,
-        "scorer": {"@scorers": "spacy_spanbert.span_ner_scorer.v1"},
+        "scorer": {"@scorers": "spacy_spanbert.span_ner_scorer.v2"},
     },
     default_score_weights={
         "ents_f": 1.0,
@@ -107,7 +108,7 @@ class SpanNER(LabelledHead):
         *,
         spans_key: str = DEFAULT_SPANS_KEY,
         threshold: float = 0.5,
-        learn_rate_scale: float = 1.0,
+        learn_rate_scale: float = 10.0,
         scorer: Optional[Callable] = None,
     ) -> None:
         self.vocab = vocab
@@ -131,9 +132,10 @@ class SpanNER(LabelledHead):
         """Score every candidate span; returns (candidates, probabilities). No side effects."""
         docs = list(docs)
         candidates = self._suggest(docs)
-        if candidates.lengths.sum() == 0:
+        X = self.model_input(docs, candidates)
+        if X is None:
             return candidates, self.model.ops.alloc2f(0, len(self.labels) + 1)
-        return candidates, self.model.predict((docs, candidates))
+        return candidates, self.model.predict(X)
 
     def set_annotations(
         self, docs: Iterable[Doc], candidates_scores: Tuple[Ragged, Floats2d]
@@ -156,32 +158,14 @@ class SpanNER(LabelledHead):
             doc.spans[self.key] = group
             doc.ents = self._to_spans(doc, non_overlapping(kept))
 
-    def update(
-        self,
-        examples: Iterable[Example],
-        *,
-        drop: float = 0.0,
-        sgd: Optional[Optimizer] = None,
-        losses: Optional[Dict[str, float]] = None,
-    ) -> Dict[str, float]:
-        """Learn from a batch of examples; returns the updated losses."""
-        if losses is None:
-            losses = {}
-        losses.setdefault(self.name, 0.0)
-        examples = list(examples)
-        validate_examples(examples, "SpanNER.update")
-        docs = [eg.predicted for eg in examples]
-        candidates = self._suggest(docs)
-        if candidates.lengths.sum() == 0:
-            return losses
-        set_dropout_rate(self.model, drop)
-        scores, backprop_scores = self.model.begin_update((docs, candidates))
-        loss, d_scores = self.get_loss(examples, (candidates, scores))
-        backprop_scores(d_scores)
-        if sgd is not None:
-            self.finish_update(sgd)
-        losses[self.name] += loss
-        return losses
+    def training_candidates(self, examples: List[Example]) -> Ragged:
+        """The suggester's candidates for the examples' predicted docs."""
+        return self._suggest([eg.predicted for eg in examples])
+
+    def model_input(
+        self, docs: List[Doc], candidates: Ragged
+    ) -> Optional[Tuple[List[Doc], Ragged]]:
+        return (docs, candidates) if int(candidates.lengths.sum()) else None
 
     def get_loss(
         self, examples: Iterable[Example], candidates_scores: Tuple[Ragged, Floats2d]
@@ -236,9 +220,7 @@ class SpanNER(LabelledHead):
         n_candidates = 0
         n_misaligned = 0
         widest = 0
-        cats_labels: Set[str] = set()
         for eg in get_examples():
-            cats_labels.update(eg.reference.cats)
             gold = self._gold_spans(eg)
             n_misaligned += len(self._reference_spans(eg)) - len(gold)
             if labels is None:
@@ -272,60 +254,23 @@ class SpanNER(LabelledHead):
             )
         doc_cats = self.model.maybe_get_ref("doc_cats")
         if doc_cats is not None:
-            doc_cats.attrs["labels"] = sorted(cats_labels)
-            self._check_cats_source(nlp, bool(cats_labels))
+            initialize_doc_cats(doc_cats, get_examples(), nlp=nlp, reader=self.name)
         docs = [eg.predicted for eg in sample]
         candidates = self._suggest(docs)
         Y = self.model.ops.alloc2f(int(candidates.lengths.sum()), len(self.labels) + 1)
         self.model.initialize(X=(docs, candidates), Y=Y)
         self._set_prior_bias(gold_counts, n_candidates)
 
-    def _check_cats_source(self, nlp: Optional[Language], has_gold_cats: bool) -> None:
-        """Warn where a model that reads ``doc.cats`` would train on cats other than the
-        ones it sees at inference: no gold cats to take labels from, no component before
-        this one that writes cats, or it (or a transformer before it) not annotating during
-        training: a listener outside training reads the encoder's output from the doc,
-        which only an annotating transformer sets."""
-        if not has_gold_cats:
-            warnings.warn(
-                f"[{self.name}] the model reads doc.cats (use_doc_cats), but the training "
-                "data has none: it gets no sentence labels to read.",
-                stacklevel=3,
-            )
-        if nlp is None or self.name not in nlp.pipe_names:
-            return
-        earlier = nlp.pipe_names[: nlp.pipe_names.index(self.name)]
-        writers = [name for name in earlier if "doc.cats" in nlp.get_pipe_meta(name).assigns]
-        annotating = set(nlp.config["training"]["annotating_components"])
-        if not writers:
-            warnings.warn(
-                f"[{self.name}] the model reads doc.cats (use_doc_cats), but no component "
-                "before it in the pipeline writes them: put the text classifier first.",
-                stacklevel=3,
-            )
-            return
-        encoders = [name for name in earlier if nlp.get_pipe_meta(name).factory == "transformer"]
-        missing = [name for name in writers[-1:] + encoders if name not in annotating]
-        if missing:
-            warnings.warn(
-                f"[{self.name}] the model reads doc.cats (use_doc_cats): list "
-                f"{', '.join(missing)} in [training] annotating_components, so that "
-                f"{writers[-1]} writes them during training from the encoder's output, "
-                "or the span head trains on other cats than it reads at inference.",
-                stacklevel=3,
-            )
-
     def _set_prior_bias(self, gold_counts: Counter, n_candidates: int) -> None:
-        """Start from the label prior (log frequencies among candidates), so early updates
-        teach the encoder to tell spans apart instead of pushing every span to "no entity"
-        (which collapses the shared encoder's token vectors)."""
+        """Start the output bias at the label prior (log frequencies among candidates), so
+        early updates teach the encoder to tell spans apart instead of pushing every span
+        to "no entity", which collapses the shared encoder's token vectors."""
         counts = numpy.array(
             [max(n_candidates - sum(gold_counts.values()), 1)]
             + [gold_counts[label] + 1 for label in self.labels],
             dtype="f",
         )
-        output_layer = self.model.get_ref("output_layer")
-        output_layer.set_param("b", output_layer.ops.asarray1f(numpy.log(counts / counts.sum())))
+        self.set_output_bias(numpy.log(counts / counts.sum()))
 
     def _reference_spans(self, eg: Example) -> List[Span]:
         if self.key in eg.reference.spans:

@@ -1,10 +1,9 @@
-"""The sentence-level head: spaCy's multi-label text classifier (``doc.cats``) reading the
-shared encoder, its own weights updated at ``learn_rate_scale`` times the optimizer's rate,
-its gradient a mean over the batch's docs like the span heads' (means over candidates), its
-sigmoid loss binary cross-entropy.
+"""``spanbert_textcat``: spaCy's multi-label text classifier (``doc.cats``) as a head on the
+shared encoder, trained beside the span heads.
 
-Everything but the loss and the update is spaCy's ``textcat_multilabel``: pooling comes from
-spaCy's text classification architectures (``spacy.TextCatReduce.v1``: first token, mean, max, last;
+Everything but the loss, the output layer's start and the update is spaCy's
+``textcat_multilabel``: pooling comes from spaCy's text classification architectures
+(``spacy.TextCatReduce.v1``: first token, mean, max, last;
 ``spacy.TextCatParametricAttention.v1``: attention pooling), ``exclusive_classes`` picks a
 softmax or independent sigmoids, and the scores are spaCy's ``cats_*``.
 """
@@ -65,16 +64,22 @@ MIN_SLOPE = 1e-6
         "cats_f_per_type": None,
     },
 )
-def make_sentence_classifier(
+def make_spanbert_textcat(
     nlp: Language,
     name: str,
     model: Model,
     threshold: float,
     learn_rate_scale: float,
     scorer: Optional[Callable],
-) -> "SentenceClassifier":
-    """Create a ``spanbert_textcat`` component (see SentenceClassifier)."""
-    return SentenceClassifier(
+) -> "SpanBertTextCategorizer":
+    """Create a ``spanbert_textcat`` component.
+
+    model: spaCy text classification model (its tok2vec a listener to the shared encoder).
+    threshold: minimum score for a label to count as predicted (scoring only).
+    learn_rate_scale: multiplies the learning rate for this component's own weights.
+    scorer: the scoring function (spaCy's ``cats_*``).
+    """
+    return SpanBertTextCategorizer(
         nlp.vocab,
         model,
         name,
@@ -84,27 +89,19 @@ def make_sentence_classifier(
     )
 
 
-class SentenceClassifier(MultiLabel_TextCategorizer):
-    """spaCy's ``textcat_multilabel`` with these changes for training beside span heads on
-    one shared encoder.
+class SpanBertTextCategorizer(MultiLabel_TextCategorizer):
+    """spaCy's ``textcat_multilabel`` with four changes for sharing an encoder with span heads.
 
-    - ``learn_rate_scale``: on a pretrained encoder trained at a small rate (1e-4), a freshly
-      initialized classifier moves about one learning rate per Adam step; the multiplier lets
-      it keep up with the span heads (which have the same setting) within a short training.
-    - The output layer starts at zero, as the span heads' do (and spaCy's softmax does; its
-      sigmoid layer starts random). A random output layer sends a large, label-independent
-      gradient into the shared encoder from the first step, before the span heads send any;
-      Adam's second-moment estimates remember it for hundreds of steps and slow the encoder's
-      response to the span loss. Starting at zero, each head's pull on the encoder grows as
-      the head learns.
-    - The gradient is the mean over the batch's docs. spaCy's textcat sums over docs, while
-      the span heads average over their candidates: on a batch of 200 utterances the summed
-      sentence gradient outweighed the span gradient in the encoder by orders of magnitude,
-      and joint training lost 31 points of slot F1 on SNIPS against the span head alone.
-      The span heads' mean runs over dozens of candidates per doc, so the sentence head
-      still pulls harder per unit of weight: balance sits at sentence weights of 0.01-0.1.
-    - The multi-label loss is binary cross-entropy (see ``get_loss``), not spaCy's squared
-      error through the sigmoid.
+    - ``learn_rate_scale``: its own weights update at a multiple of the encoder's rate, like
+      the span heads', so a fresh classifier keeps up within a short fine-tuning.
+    - The output layer starts at zero, so the head sends no gradient into the shared encoder
+      before it has learned anything (a random layer sends a large, label-independent one,
+      which Adam's moment estimates of the encoder then carry for many steps).
+    - The gradient is the mean over the batch's docs (spaCy's is a sum), as the span heads
+      average over their candidates; loss weights between heads then mean the same at any
+      batch size.
+    - With sigmoids the loss is binary cross-entropy (see ``get_loss``), not spaCy's squared
+      error through the sigmoid, which hardly moves a label scored near 0.
     """
 
     def __init__(
@@ -114,7 +111,7 @@ class SentenceClassifier(MultiLabel_TextCategorizer):
         name: str = "spanbert_textcat",
         *,
         threshold: float = 0.5,
-        learn_rate_scale: float = 1.0,
+        learn_rate_scale: float = 10.0,
         scorer: Optional[Callable[..., Any]] = textcat_multilabel_score,
     ) -> None:
         super().__init__(vocab, model, name, threshold=threshold, scorer=scorer)
