@@ -4,24 +4,31 @@ Importing the package registers the factories, architectures and scorers; spaCy 
 finds them through the package's entry points, so no import is needed in user code.
 """
 
-from . import architectures, scoring  # noqa: F401  (registration)
-from .encoders import EncoderError, load_local_encoder
+from . import architectures, joint, scoring  # noqa: F401  (registration)
+from .encoders import EncoderError, load_encoder, load_local_encoder
 from .pipeline.relation import RelationExtractor, make_relation_extractor
-from .pipeline.sentence import SentenceClassifier, make_sentence_classifier
 from .pipeline.span_ner import SpanNER, make_span_ner
+from .pipeline.textcat import SpanBertTextCategorizer, make_spanbert_textcat
 from .relations import Relation, get_relations, set_relations
 
-__version__ = "0.1.0"
+# the names spanbert_textcat's class and factory had before 0.2.0
+SentenceClassifier = SpanBertTextCategorizer
+make_sentence_classifier = make_spanbert_textcat
+
+__version__ = "0.2.0.dev0"
 __all__ = [
     "EncoderError",
     "Relation",
     "RelationExtractor",
     "SentenceClassifier",
+    "SpanBertTextCategorizer",
     "SpanNER",
     "get_relations",
+    "load_encoder",
     "load_local_encoder",
     "make_relation_extractor",
     "make_sentence_classifier",
     "make_span_ner",
+    "make_spanbert_textcat",
     "set_relations",
 ]

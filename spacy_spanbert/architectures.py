@@ -18,7 +18,7 @@ from thinc.api import (
 )
 from thinc.types import Floats2d, Ragged
 
-from .encoders import load_local_encoder
+from .encoders import load_encoder
 from .layers.pair_encoder import PairEncoder
 from .layers.sigmoid_output import SigmoidOutput
 from .layers.span_boundary_encoder import SpanBoundaryEncoder
@@ -52,7 +52,13 @@ def build_span_boundary_model(
     dropout: dropout rate of the hidden layer.
     """
     return build_span_boundary_model_v2(
-        tok2vec, hidden_width, scorer_width, width_embeddings, use_inside, False, dropout
+        tok2vec,
+        hidden_width=hidden_width,
+        scorer_width=scorer_width,
+        width_embeddings=width_embeddings,
+        use_inside=use_inside,
+        use_doc_cats=False,
+        dropout=dropout,
     )
 
 
@@ -119,7 +125,12 @@ def build_relation_model(
     dropout: dropout rate after the pair encoding and the hidden layer.
     """
     return build_relation_model_v2(
-        tok2vec, hidden_width, scorer_width, width_embeddings, 0, dropout
+        tok2vec,
+        hidden_width=hidden_width,
+        scorer_width=scorer_width,
+        width_embeddings=width_embeddings,
+        entity_type_width=0,
+        dropout=dropout,
     )
 
 
@@ -165,21 +176,25 @@ def build_transformer_model(
     model_type: str = "bert",
     mixed_precision: bool = False,
     grad_scaler_config: Optional[Dict[str, Any]] = None,
+    revision: Optional[str] = None,
 ) -> Model[List[Doc], FullTransformerBatch]:
-    """spacy-transformers' TransformerModel, loaded from local directories only.
+    """spacy-transformers' TransformerModel, with SpanBERT's checkpoints and casing handled.
 
     Use it as the model of the ``transformer`` component. Same arguments as
     ``spacy-transformers.TransformerModel.v3`` plus:
 
-    name: path of a local Hugging Face checkpoint directory (never a hub name).
-    tokenizer: a separate directory with the tokenizer files, for checkpoints that ship
-        none (SpanBERT: point it at a bert-base-cased directory, or any directory with
-        its vocab.txt). Casing follows the vocabulary unless ``tokenizer_config`` sets
-        ``do_lower_case``; a tokenizer whose casing contradicts its vocabulary is refused.
+    name: a local Hugging Face checkpoint directory or a hub id. A hub id is read from the
+        Hugging Face cache when it is there (no network), else downloaded into it once.
+    tokenizer: a directory or hub id with the tokenizer files, for checkpoints that ship
+        none. SpanBERT's hub ids get bert-base-cased's (or bert-large-cased's) vocabulary
+        when it is not set; for a local SpanBERT directory, point it at that vocabulary.
+        Casing follows the vocabulary unless ``tokenizer_config`` sets ``do_lower_case``;
+        a tokenizer whose casing contradicts its vocabulary is refused.
     model_type: used when config.json lacks ``model_type`` (SpanBERT's may).
+    revision: a branch, tag or commit of a hub id (default: main).
 
     The checkpoint is read when the pipeline is initialized; a trained pipeline saves
-    the weights and tokenizer itself and loads without these directories.
+    the weights and tokenizer itself and loads without them, and without the hub.
     """
     model = TransformerModel(
         name or "",
@@ -189,20 +204,22 @@ def build_transformer_model(
         mixed_precision=mixed_precision,
         grad_scaler_config=dict(grad_scaler_config or {}),
     )
-    model.attrs["tokenizer_path"] = tokenizer
+    model.attrs["tokenizer_name"] = tokenizer
+    model.attrs["revision"] = revision
     model.attrs["model_type"] = model_type
-    model.init = _init_from_local_checkpoint
+    model.init = _init_from_checkpoint
     return model
 
 
-def _init_from_local_checkpoint(
+def _init_from_checkpoint(
     model: TransformerModel, X: Optional[List[Doc]] = None, Y: Any = None
 ) -> None:
     if model.attrs["has_transformer"]:
         return
-    hf_model = load_local_encoder(
+    hf_model = load_encoder(
         model.attrs["name"] or None,
-        tokenizer_path=model.attrs["tokenizer_path"],
+        tokenizer=model.attrs["tokenizer_name"],
+        revision=model.attrs["revision"],
         tokenizer_config=dict(model._init_tokenizer_config),
         transformer_config=dict(model._init_transformer_config),
         model_type=model.attrs["model_type"],

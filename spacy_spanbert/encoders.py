@@ -1,20 +1,36 @@
-"""Loading local Hugging Face BERT checkpoints, including SpanBERT's released layout.
+"""Loading Hugging Face encoders for the ``transformer`` component: local directories or hub
+ids, including SpanBERT's released layout.
 
-SpanBERT/spanbert-base-cased ships ``config.json`` (sometimes without ``model_type``) and
-weights, but no tokenizer files: it uses bert-base-cased's vocabulary. Loading such a
-directory naively either fails with a misleading error or, worse, silently builds a
-lower-casing tokenizer for a cased model. :func:`load_local_encoder` takes a separate
-tokenizer directory, decides casing from the vocabulary itself, and refuses a tokenizer
-whose casing contradicts its vocabulary.
+A hub id is looked up in the local Hugging Face cache first (``HF_HOME``, ``HF_HUB_CACHE``),
+with no network traffic; only when it is not cached, and the hub is not switched off
+(``HF_HUB_OFFLINE``, ``TRANSFORMERS_OFFLINE``), is it looked up once on the hub and its config,
+weights and tokenizer files downloaded into that cache.
+
+SpanBERT's releases ship ``config.json`` (sometimes without ``model_type``) and weights, but no
+tokenizer files: they use bert-base-cased's (or bert-large-cased's) vocabulary. Loading such a
+checkpoint naively either fails or, worse, silently builds a lower-casing tokenizer for a cased
+model. :func:`load_encoder` pairs SpanBERT's hub ids with their vocabularies, takes a separate
+tokenizer otherwise, decides casing from the vocabulary itself, and refuses a tokenizer whose
+casing contradicts its vocabulary.
 """
 
 import json
+import re
 from pathlib import Path
 from typing import Any, Dict, Optional, Union
 
+import requests
 import torch
+from huggingface_hub import HfApi, constants, snapshot_download
+from huggingface_hub.errors import (
+    GatedRepoError,
+    LocalEntryNotFoundError,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+)
 from spacy_transformers.data_classes import HFObjects
 from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedTokenizerBase
+from wasabi import msg
 
 TOKENIZER_FILES = (
     "tokenizer.json",
@@ -25,46 +41,152 @@ TOKENIZER_FILES = (
 )
 # Share of ordinary vocabulary entries with a capital letter above which a vocabulary is cased.
 CASED_VOCAB_SHARE = 0.01
+# What is fetched of a hub checkpoint: config, PyTorch weights, tokenizer files.
+HUB_FILES = [
+    "*.json",
+    "*.safetensors",
+    "pytorch_model*.bin",
+    "*.txt",
+    "*.model",
+]
+# SpanBERT's releases ship no tokenizer; their authors pair them with these vocabularies.
+SPANBERT_VOCABULARIES = {
+    "SpanBERT/spanbert-base-cased": "bert-base-cased",
+    "SpanBERT/spanbert-large-cased": "bert-large-cased",
+}
+# Seconds to wait for the hub's answer when an id is not cached.
+HUB_PROBE_TIMEOUT = 10.0
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
 
 class EncoderError(ValueError):
-    """A local encoder directory can't be loaded as it is; the message says what to add."""
+    """An encoder can't be loaded as it is named; the message says what to change."""
 
 
-def load_local_encoder(
-    path: Optional[Union[str, Path]],
+def load_encoder(
+    name: Optional[Union[str, Path]],
     *,
-    tokenizer_path: Optional[Union[str, Path]] = None,
+    tokenizer: Optional[Union[str, Path]] = None,
+    revision: Optional[str] = None,
     tokenizer_config: Optional[Dict[str, Any]] = None,
     transformer_config: Optional[Dict[str, Any]] = None,
     model_type: str = "bert",
     model_cls: Any = AutoModel,
 ) -> HFObjects:
-    """Load tokenizer and model from local directories, with no hub access.
+    """Load tokenizer and model from a local directory or a Hugging Face hub id.
 
-    path: the checkpoint directory (config.json + weights).
-    tokenizer_path: a directory with the tokenizer files, when ``path`` has none
-        (SpanBERT's layout: point it at bert-base-cased, or any dir with its vocab.txt).
+    name: a checkpoint directory (config.json + weights) or a hub id such as
+        ``SpanBERT/spanbert-base-cased`` (cached, or downloaded once into the HF cache).
+    tokenizer: a directory or hub id with the tokenizer files, when ``name`` has none.
+        SpanBERT's hub ids get their documented vocabulary (bert-base-cased's or
+        bert-large-cased's) when this is not set.
+    revision: a branch, tag or commit of a hub id (default: main).
     tokenizer_config: keyword arguments for ``AutoTokenizer.from_pretrained``. Without
         ``do_lower_case`` and without a ``tokenizer_config.json``, casing follows the vocabulary.
     transformer_config: keyword arguments for the model config (e.g. dropout).
     model_type: used only when config.json has no ``model_type`` (SpanBERT's does not).
     model_cls: the transformers Auto class to load (AutoModelForMaskedLM for pretraining).
     """
-    model_dir = _existing_dir(path, "encoder checkpoint", "[components.transformer.model] name")
+    name_setting = "[components.transformer.model] name"
+    model_dir = resolve_checkpoint(name, "encoder checkpoint", name_setting, revision=revision)
     config = _load_config(model_dir, model_type, transformer_config or {})
     tok_dir = model_dir
-    if tokenizer_path is not None:
-        tok_dir = _existing_dir(
-            tokenizer_path, "tokenizer", "[components.transformer.model] tokenizer"
+    if tokenizer is None and str(name) in SPANBERT_VOCABULARIES and not _has_tokenizer(model_dir):
+        tokenizer = SPANBERT_VOCABULARIES[str(name)]
+        msg.info(f"{name} ships no tokenizer: using {tokenizer}'s vocabulary, case kept")
+    if tokenizer is not None:
+        tok_dir = resolve_checkpoint(
+            tokenizer, "tokenizer", "[components.transformer.model] tokenizer"
         )
-    tokenizer = _load_tokenizer(tok_dir, model_dir, config, dict(tokenizer_config or {}))
+    hf_tokenizer = _load_tokenizer(tok_dir, model_dir, config, dict(tokenizer_config or {}))
+    if len(hf_tokenizer) > config.vocab_size:
+        raise EncoderError(
+            f"The tokenizer from '{tok_dir}' has {len(hf_tokenizer)} entries, but the encoder "
+            f"'{name}' embeds only {config.vocab_size}: they belong to different models. Set "
+            "[components.transformer.model] tokenizer to the encoder's own vocabulary."
+        )
     transformer = model_cls.from_pretrained(
         str(model_dir), config=config, torch_dtype=torch.float32
     )
-    vocab_file = getattr(tokenizer, "vocab_file", None)
+    vocab_file = getattr(hf_tokenizer, "vocab_file", None)
     vocab_file_contents = Path(vocab_file).read_bytes() if vocab_file else None
-    return HFObjects(tokenizer, transformer, vocab_file_contents)
+    return HFObjects(hf_tokenizer, transformer, vocab_file_contents)
+
+
+def load_local_encoder(
+    path: Optional[Union[str, Path]],
+    *,
+    tokenizer_path: Optional[Union[str, Path]] = None,
+    **kwargs: Any,
+) -> HFObjects:
+    """:func:`load_encoder` under its name before 0.2.0 (``tokenizer_path``: ``tokenizer``)."""
+    return load_encoder(path, tokenizer=tokenizer_path, **kwargs)
+
+
+def resolve_checkpoint(
+    name: Optional[Union[str, Path]], what: str, setting: str, *, revision: Optional[str] = None
+) -> Path:
+    """The local directory of ``name``: itself when it is a directory, else the snapshot of
+    hub id ``name`` in the Hugging Face cache, downloaded first if it is not cached and the
+    hub is not switched off. Errors name ``setting``, the config setting to change."""
+    if name is None:
+        raise EncoderError(f"No {what} given: set {setting} (e.g. --paths.encoder DIR_OR_HUB_ID).")
+    if Path(name).is_dir():
+        return Path(name)
+    repo_id = str(name)
+    if not HUB_ID.match(repo_id) or revision is not None and not revision.strip():
+        raise EncoderError(
+            f"The {what} '{name}' (set by {setting}) is neither a local directory nor a "
+            "Hugging Face hub id such as 'SpanBERT/spanbert-base-cased'."
+        )
+    try:
+        return Path(_hub_snapshot(repo_id, revision, local_files_only=True))
+    except LocalEntryNotFoundError:
+        pass
+    cache = constants.HF_HUB_CACHE
+    ways_out = (
+        f"Download it once where the hub is reachable (huggingface-cli download {repo_id}), "
+        f"or set {setting} to a local directory."
+    )
+    if constants.HF_HUB_OFFLINE:
+        raise EncoderError(
+            f"The {what} '{repo_id}' is not a local directory and not in the Hugging Face "
+            f"cache ({cache}), and the hub is switched off (HF_HUB_OFFLINE). {ways_out}"
+        )
+    try:
+        HfApi().model_info(repo_id, revision=revision, timeout=HUB_PROBE_TIMEOUT)
+        return Path(_hub_snapshot(repo_id, revision, local_files_only=False))
+    except GatedRepoError as err:
+        raise EncoderError(
+            f"The {what} '{repo_id}' is gated on the Hugging Face hub: accept its terms on "
+            f"its page and log in (huggingface-cli login), or set {setting} to a local directory."
+        ) from err
+    except RevisionNotFoundError as err:
+        raise EncoderError(
+            f"The {what} '{repo_id}' has no revision '{revision}' on the Hugging Face hub: "
+            "set [components.transformer.model] revision to one of its branches, tags or commits."
+        ) from err
+    except RepositoryNotFoundError as err:
+        raise EncoderError(
+            f"The {what} '{repo_id}' (set by {setting}) is not a local directory and the "
+            "Hugging Face hub has no public model of that id (check its spelling; a private "
+            "model needs huggingface-cli login)."
+        ) from err
+    except (requests.exceptions.RequestException, LocalEntryNotFoundError, OSError) as err:
+        raise EncoderError(
+            f"The {what} '{repo_id}' is not a local directory and not in the Hugging Face "
+            f"cache ({cache}), and the hub can't be reached ({type(err).__name__}). {ways_out}"
+        ) from err
+
+
+def _hub_snapshot(repo_id: str, revision: Optional[str], *, local_files_only: bool) -> str:
+    return snapshot_download(
+        repo_id,
+        revision=revision,
+        allow_patterns=HUB_FILES,
+        local_files_only=local_files_only,
+        etag_timeout=HUB_PROBE_TIMEOUT,
+    )
 
 
 def vocab_is_cased(tokenizer: PreTrainedTokenizerBase) -> bool:
@@ -99,18 +221,6 @@ def check_casing(tokenizer: PreTrainedTokenizerBase, where: str) -> None:
         )
 
 
-def _existing_dir(path: Optional[Union[str, Path]], what: str, setting: str) -> Path:
-    if path is None:
-        raise EncoderError(f"No {what} directory given: set {setting} (e.g. --paths.encoder DIR).")
-    directory = Path(path)
-    if not directory.is_dir():
-        raise EncoderError(
-            f"The {what} directory '{path}' does not exist (set by {setting}). "
-            "Give a local Hugging Face directory; models are never downloaded."
-        )
-    return directory
-
-
 def _load_config(model_dir: Path, model_type: str, overrides: Dict[str, Any]):
     config_file = model_dir / "config.json"
     if not config_file.is_file():
@@ -128,8 +238,12 @@ def _load_config(model_dir: Path, model_type: str, overrides: Dict[str, Any]):
     return AutoConfig.for_model(**config_dict)
 
 
+def _has_tokenizer(directory: Path) -> bool:
+    return any((directory / name).is_file() for name in TOKENIZER_FILES)
+
+
 def _load_tokenizer(tok_dir: Path, model_dir: Path, config, kwargs: Dict[str, Any]):
-    if not any((tok_dir / name).is_file() for name in TOKENIZER_FILES):
+    if not _has_tokenizer(tok_dir):
         raise EncoderError(
             f"No tokenizer files in '{tok_dir}' (looked for {', '.join(TOKENIZER_FILES)}). "
             "SpanBERT checkpoints ship without them and use bert-base-cased's vocabulary: "

@@ -16,7 +16,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
 from torch.utils.data import Dataset
 from transformers import AutoModelForMaskedLM, PreTrainedTokenizerBase, Trainer, TrainingArguments
 
-from ..encoders import load_local_encoder
+from ..encoders import load_encoder
 from .masking import Example, SpanMaskingCollator
 from .sbo import SpanBertForPreTraining, mlm_head_present
 
@@ -108,7 +108,7 @@ def pretrain(
     """
     settings = settings or PretrainingSettings()
     output = Path(output)
-    hf = load_local_encoder(base, tokenizer_path=tokenizer_path, model_cls=AutoModelForMaskedLM)
+    hf = load_encoder(base, tokenizer=tokenizer_path, model_cls=AutoModelForMaskedLM)
     model = SpanBertForPreTraining(hf.transformer, sbo_weight=settings.sbo_weight)
     sbo_loaded = model.load_sbo_head(base)
     blocks = TokenBlocks(texts, hf.tokenizer, settings.max_length)
