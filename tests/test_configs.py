@@ -1,5 +1,7 @@
 """configs/*.cfg train with `spacy train` on a local encoder given as an override."""
 
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 from typing import Any, Dict
@@ -82,3 +84,29 @@ def test_joint_config_with_spans_reading_the_predicted_cats(
     nlp = spacy.load(tmp_path / "out" / "model-last")
     assert nlp.pipe_names == ["transformer", "spanbert_textcat", "spanbert_ner"]
     assert nlp.get_pipe("spanbert_ner").model.get_ref("doc_cats").attrs["labels"] == ["A", "B"]
+
+
+@pytest.mark.parametrize("name", ["ner", "spans", "joint", "rel"])
+@pytest.mark.parametrize("command", ["config", "data"])
+def test_shipped_config_passes_spacy_debug(
+    tiny_spanbert: Path, tmp_path: Path, name: str, command: str
+) -> None:
+    """As shipped, given only the --paths.* overrides its header names."""
+    corpus = write_corpus(tmp_path / "train.spacy", nested=name in ("spans", "joint"))
+    paths = {
+        "paths.train": corpus,
+        "paths.dev": corpus,
+        "paths.encoder": tiny_spanbert / "model",
+        "paths.tokenizer": tiny_spanbert / "tokenizer",
+    }
+    args = [sys.executable, "-m", "spacy", "debug", command, str(CONFIGS / f"{name}.cfg")]
+    args += [arg for key, value in paths.items() for arg in (f"--{key}", str(value))]
+    result = subprocess.run(args, capture_output=True, text=True)
+    assert "Config validation error" not in result.stdout, result.stdout
+    if command == "config":
+        assert result.returncode == 0, result.stdout + result.stderr
+    else:  # its one error is the size of this two-doc corpus
+        assert "Pipeline can be initialized with data" in result.stdout, result.stdout
+        assert "Corpus is loadable" in result.stdout
+        assert "✘ Low number of examples to train a new pipeline (2)" in result.stdout
+        assert "✘ 1 error" in result.stdout
