@@ -107,12 +107,14 @@ def check_install_cli(
 
 @app.command("pretrain")
 def pretrain_cli(
-    base: Path = typer.Argument(..., help="BERT checkpoint directory to continue from"),
+    base: str = typer.Argument(..., help="BERT checkpoint to continue from: directory or hub id"),
     text: Path = typer.Argument(
         ..., exists=True, help="Raw text (one document per line) or .spacy"
     ),
     output: Path = typer.Argument(..., help="Output directory: a Hugging Face checkpoint"),
-    tokenizer: Optional[Path] = typer.Option(None, help="Tokenizer dir (SpanBERT's layout)"),
+    tokenizer: Optional[str] = typer.Option(
+        None, help="Tokenizer directory or hub id, for checkpoints that ship none"
+    ),
     max_steps: int = typer.Option(1000, help="Optimizer steps"),
     batch_size: int = typer.Option(8, help="Blocks per device per step"),
     max_length: int = typer.Option(512, help="Wordpieces per [CLS] block [SEP] segment"),

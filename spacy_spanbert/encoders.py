@@ -46,6 +46,7 @@ HUB_FILES = [
     "*.json",
     "*.safetensors",
     "pytorch_model*.bin",
+    "sbo_head.bin",
     "*.txt",
     "*.model",
 ]

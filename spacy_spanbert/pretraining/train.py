@@ -16,7 +16,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
 from torch.utils.data import Dataset
 from transformers import AutoModelForMaskedLM, PreTrainedTokenizerBase, Trainer, TrainingArguments
 
-from ..encoders import load_encoder
+from ..encoders import load_encoder, resolve_checkpoint
 from .masking import Example, SpanMaskingCollator
 from .sbo import SpanBertForPreTraining, mlm_head_present
 
@@ -101,7 +101,8 @@ def pretrain(
     resume: bool = False,
     collator_options: Optional[Dict[str, Any]] = None,
 ) -> Dict[str, Any]:
-    """Continue pretraining ``base`` on ``texts``; write a checkpoint to ``output``.
+    """Continue pretraining ``base`` (a directory or hub id) on ``texts``; write a checkpoint
+    to ``output``.
 
     Returns a summary: final losses, tokens per second, whether the MLM and SBO heads were
     loaded from ``base`` or initialized.
@@ -109,8 +110,9 @@ def pretrain(
     settings = settings or PretrainingSettings()
     output = Path(output)
     hf = load_encoder(base, tokenizer=tokenizer_path, model_cls=AutoModelForMaskedLM)
+    base_dir = resolve_checkpoint(base, "base checkpoint", "BASE")
     model = SpanBertForPreTraining(hf.transformer, sbo_weight=settings.sbo_weight)
-    sbo_loaded = model.load_sbo_head(base)
+    sbo_loaded = model.load_sbo_head(base_dir)
     blocks = TokenBlocks(texts, hf.tokenizer, settings.max_length)
     if not len(blocks):
         raise ValueError("No text to pretrain on: every document was empty.")
@@ -152,6 +154,6 @@ def pretrain(
         "last_logged_loss": losses[-1] if losses else None,
         "tokens_per_second": n_seen * tokens_per_block / elapsed,
         "blocks": len(blocks),
-        "mlm_head_loaded": mlm_head_present(base),
+        "mlm_head_loaded": mlm_head_present(base_dir),
         "sbo_head_loaded": sbo_loaded,
     }
