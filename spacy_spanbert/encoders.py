@@ -37,6 +37,7 @@ TOKENIZER_FILES = (
     "vocab.txt",
     "vocab.json",
     "spiece.model",
+    "spm.model",
     "sentencepiece.bpe.model",
 )
 # Share of ordinary vocabulary entries with a capital letter above which a vocabulary is cased.
@@ -100,6 +101,13 @@ def load_encoder(
             tokenizer, "tokenizer", "[components.transformer.model] tokenizer"
         )
     hf_tokenizer = _load_tokenizer(tok_dir, model_dir, config, dict(tokenizer_config or {}))
+    pad_ids = (hf_tokenizer.pad_token_id, getattr(config, "pad_token_id", None))
+    if None not in pad_ids and pad_ids[0] != pad_ids[1]:
+        raise EncoderError(
+            f"The tokenizer from '{tok_dir}' pads with token {pad_ids[0]}, but the encoder "
+            f"'{name}' expects {pad_ids[1]}: the tokenizer is from another model family. Set "
+            "[components.transformer.model] tokenizer to the encoder's own vocabulary."
+        )
     if len(hf_tokenizer) > config.vocab_size:
         raise EncoderError(
             f"The tokenizer from '{tok_dir}' has {len(hf_tokenizer)} entries, but the encoder "
@@ -109,9 +117,7 @@ def load_encoder(
     transformer = model_cls.from_pretrained(
         str(model_dir), config=config, torch_dtype=torch.float32
     )
-    vocab_file = getattr(hf_tokenizer, "vocab_file", None)
-    vocab_file_contents = Path(vocab_file).read_bytes() if vocab_file else None
-    return HFObjects(hf_tokenizer, transformer, vocab_file_contents)
+    return HFObjects(hf_tokenizer, transformer, _vocab_file_contents(hf_tokenizer))
 
 
 def load_local_encoder(
@@ -237,6 +243,17 @@ def _load_config(model_dir: Path, model_type: str, overrides: Dict[str, Any]):
     config_dict.update(overrides)
     config_dict["return_dict"] = True
     return AutoConfig.for_model(**config_dict)
+
+
+def _vocab_file_contents(tokenizer: PreTrainedTokenizerBase) -> Optional[bytes]:
+    """What spacy-transformers saves as the slow tokenizer's vocabulary file. It writes these
+    bytes whenever the tokenizer has a ``vocab_file`` attribute; a SentencePiece tokenizer read
+    from ``tokenizer.json`` alone has it set to None, and saves an empty file in its place
+    (the fast tokenizer reads only ``tokenizer.json``)."""
+    if not hasattr(tokenizer, "vocab_file"):
+        return None
+    vocab_file = tokenizer.vocab_file
+    return Path(vocab_file).read_bytes() if vocab_file else b""
 
 
 def _has_tokenizer(directory: Path) -> bool:
