@@ -1,5 +1,11 @@
-"""Command line: ``python -m spacy_spanbert COMMAND`` (also installed as ``spacy-spanbert``)."""
+"""Command line: ``python -m spacy_spanbert COMMAND`` (also installed as ``spacy-spanbert``).
 
+A failing command prints one ``✘`` line and a hint and exits with 1; ``--verbose`` anywhere on
+the command line shows the traceback instead.
+"""
+
+import os
+import sys
 from enum import Enum
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
@@ -19,7 +25,21 @@ from .pretraining import PretrainingSettings, pretrain
 from .relations import get_relations
 from .render import render_relations
 
-app = typer.Typer(name="spacy-spanbert", add_completion=False, no_args_is_help=True)
+app = typer.Typer(
+    name="spacy-spanbert",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="SpanBERT-style span components for spaCy. Add --verbose to any command to see the "
+    "traceback of a failure.",
+)
+EMPTY_REASONS = {
+    "conll": "it holds only document separators (-DOCSTART-), comments or blank lines",
+    "nested-json": "it holds only blank lines",
+    "relations-json": "its JSON list of records is empty",
+    "intent-slots": "its seq.in is empty",
+    "raw-text": "it holds only blank lines",
+}
 
 
 class Format(str, Enum):
@@ -40,6 +60,11 @@ def convert_cli(
     lang: str = typer.Option("en", help="Language of the blank pipeline whose vocab is used"),
     scheme: str = typer.Option("auto", help="conll: iob1, iob2, bioes or auto"),
     n_sents: int = typer.Option(10, help="conll: sentences per document"),
+    tag_columns: Optional[str] = typer.Option(
+        None,
+        help="conll: 1-based columns holding tag layers, outermost first, e.g. 3,4 "
+        "(default: the last column, and the tag columns beside it that share its labels)",
+    ),
     spans_key: str = typer.Option("sc", help="doc.spans key for spans"),
     lenient: bool = typer.Option(False, help="Repair what is repairable; every repair is reported"),
     intents: Optional[Path] = typer.Option(
@@ -50,11 +75,21 @@ def convert_cli(
     ),
 ) -> None:
     """Convert a data file into a DocBin, print what it holds, and stop at the first error."""
+    if file_format != Format.intent_slots and input_path.is_dir():
+        msg.fail(f"{input_path} is a directory", f"{file_format.value} reads one file", exits=1)
+    columns = [int(c) for c in tag_columns.split(",")] if tag_columns else None
     nlp = spacy.blank(lang)
     summary = CorpusSummary(str(input_path))
     readers: Dict[Format, Callable[[], List[Doc]]] = {
         Format.conll: lambda: read_conll(
-            input_path, nlp.vocab, scheme=scheme, n_sents=n_sents, lenient=lenient, summary=summary
+            input_path,
+            nlp.vocab,
+            scheme=scheme,
+            n_sents=n_sents,
+            lenient=lenient,
+            tag_columns=columns,
+            spans_key=spans_key,
+            summary=summary,
         ),
         Format.nested_json: lambda: read_nested_json(
             input_path, nlp.vocab, spans_key=spans_key, summary=summary
@@ -77,6 +112,9 @@ def convert_cli(
         docs = readers[file_format]()
     except CorpusError as err:
         msg.fail("Conversion failed", str(err), exits=1)
+    if not docs:
+        why = "the file is empty" if _is_empty(input_path) else EMPTY_REASONS[file_format.value]
+        msg.fail(f"No documents in {input_path}: {why}", "Nothing was written.", exits=1)
     if file_format == Format.raw_text:
         for doc in docs:
             summary.count_doc(doc)
@@ -84,7 +122,9 @@ def convert_cli(
     for doc in tqdm(docs, desc="Writing", unit="doc", leave=False, disable=len(docs) < 10000):
         doc_bin.add(doc)
     output_path.parent.mkdir(parents=True, exist_ok=True)
-    doc_bin.to_disk(output_path)
+    partial = output_path.with_name(f".{output_path.name}.partial")
+    doc_bin.to_disk(partial)
+    os.replace(partial, output_path)
     summary.print()
     msg.good(f"Wrote {len(docs)} documents to {output_path}")
 
@@ -173,5 +213,22 @@ def render_cli(
     msg.good(f"Wrote {output} ({len(doc.ents)} entities, {len(get_relations(doc))} relations)")
 
 
+def _is_empty(path: Path) -> bool:
+    if path.is_dir():
+        return all(p.stat().st_size == 0 for p in path.iterdir() if p.is_file())
+    return path.stat().st_size == 0
+
+
 def main() -> None:
-    app()
+    """Run the command line; a failure is one line and a hint unless --verbose is given."""
+    verbose = "--verbose" in sys.argv
+    if verbose:
+        sys.argv.remove("--verbose")
+    try:
+        app()
+    except Exception as err:
+        if verbose:
+            raise
+        text = " ".join(str(err).split()) or type(err).__name__
+        msg.fail(f"{type(err).__name__}: {text}", "Run with --verbose to see the traceback.")
+        sys.exit(1)

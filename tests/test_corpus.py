@@ -35,6 +35,12 @@ CONLL_COUNTS = [
     ),
     ("conll2003/iob2/valid.txt", 3250, 51362, {"LOC": 1837, "MISC": 922, "ORG": 1341, "PER": 1842}),
     (
+        "conll2003/iob1_original/eng.train",
+        14041,
+        203621,
+        {"LOC": 7140, "MISC": 3438, "ORG": 6321, "PER": 6600},
+    ),
+    (
         "conll2003/iob1_original/eng.testb",
         3453,
         46435,
@@ -96,6 +102,10 @@ def test_conll_counts_match_published(
         entities,
     )
     assert not summary.repairs
+    scheme = "iob1" if "iob1" in name else "iob2"
+    assert any(note.startswith(f"tag scheme: {scheme} (auto: ") for note in summary.notes)
+    if name.startswith("conll2003"):  # token POS chunk NER: the chunk column is no layer
+        assert any("column 3 has syntactic chunk tags" in note for note in summary.notes)
 
 
 @needs_data
@@ -173,7 +183,7 @@ def write(tmp_path: Path, name: str, content: str) -> Path:
 @pytest.mark.parametrize(
     "content,line,expected",
     [
-        ("EU B-ORG\nrejects O\n\nGerman B-MISC extra\n", 4, "expected 2 columns"),
+        ("EU B-ORG\nrejects O\n\nGerman B-MISC extra\n", 4, "expected 2 whitespace-separated"),
         ("EU O\nrejects I-ORG\n", 2, "'I-ORG' to continue an open ORG entity"),
         ("EU B-ORG\nrejects X_ORG\n", 2, "PREFIX-LABEL"),
         ("EU\tB-ORG\nrejects\tE-MISC\n", 2, "E-MISC"),
@@ -256,7 +266,7 @@ def test_relation_naming_a_missing_entity(tmp_path: Path) -> None:
     )
     with pytest.raises(CorpusError, match="no entity at tokens \\[3, 4\\]") as err:
         read_relations_json(path, VOCAB)
-    assert err.value.line == 0  # record index
+    assert err.value.record == 0
 
 
 def test_intent_slot_length_mismatch(tmp_path: Path) -> None:

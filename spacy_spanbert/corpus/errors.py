@@ -1,31 +1,92 @@
-"""Errors that name the file, the line and what was expected; strict line reading."""
+"""Errors that name the file, the line (or record) and what was expected; strict line reading."""
 
+import gzip
 from pathlib import Path
-from typing import Iterator, Tuple, Union
+from typing import IO, Iterator, Optional, Tuple, Union, cast
+
+from tqdm import tqdm
+
+# Files larger than this show a progress bar while they are read.
+PROGRESS_BYTES = 5_000_000
+GZIP_MAGIC = b"\x1f\x8b"
 
 
 class CorpusError(ValueError):
-    """Bad input in a data file: names the file, the line (or record) and what was expected."""
+    """Bad input in a data file: names the file, the line or record, and what was expected.
 
-    def __init__(self, path: Union[str, Path], line: int, expected: str, found: str = "") -> None:
+    line: 1-based line number; 0 for the file as a whole. record: the 0-based index of a
+    record in a JSON list, given instead of a line.
+    """
+
+    def __init__(
+        self,
+        path: Union[str, Path],
+        line: int,
+        expected: str,
+        found: str = "",
+        *,
+        record: Optional[int] = None,
+    ) -> None:
         self.path = str(path)
         self.line = line
+        self.record = record
         self.expected = expected
         self.found = found
+        if record is not None:
+            where = f"{path}: record {record}"
+        elif line:
+            where = f"{path}:{line}"
+        else:
+            where = str(path)
         found_text = f"; found {found!r}" if found else ""
-        super().__init__(f"{path}:{line}: expected {expected}{found_text}")
+        super().__init__(f"{where}: expected {expected}{found_text}")
+
+
+def open_data_file(path: Union[str, Path]) -> IO[bytes]:
+    """A user's data file opened for reading bytes: gzip-compressed files are read through
+    gzip; a directory or a missing file is a CorpusError."""
+    path = Path(path)
+    if path.is_dir():
+        raise CorpusError(path, 0, "a file", "a directory")
+    if not path.is_file():
+        raise CorpusError(path, 0, "an existing file", "nothing at that path")
+    with path.open("rb") as probe:
+        compressed = probe.read(2) == GZIP_MAGIC
+    return cast(IO[bytes], gzip.open(path, "rb")) if compressed else path.open("rb")
+
+
+def read_text(path: Union[str, Path]) -> str:
+    """The whole of a user's UTF-8 text file (a leading byte-order mark removed)."""
+    with open_data_file(path) as file_:
+        data = file_.read()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise CorpusError(path, line, "UTF-8 text", f"byte {data[err.start]:#x}") from err
 
 
 def read_lines(path: Union[str, Path]) -> Iterator[Tuple[int, str]]:
-    """Yield (1-based line number, line without newline) from a UTF-8 file.
-
-    A byte sequence that is not UTF-8 raises CorpusError with its line number.
-    """
+    """Yield (1-based line number, line without its line ending) from a UTF-8 file (or a
+    gzip-compressed one). A leading byte-order mark is removed; a byte sequence that is not
+    UTF-8 raises CorpusError with its line number. Large files show a progress bar."""
     path = Path(path)
-    with path.open("rb") as file_:
+    size = path.stat().st_size if path.is_file() else 0
+    with (
+        open_data_file(path) as file_,
+        tqdm(
+            total=size,
+            unit="B",
+            unit_scale=True,
+            desc=f"Reading {path.name}",
+            leave=False,
+            disable=size < PROGRESS_BYTES,
+        ) as progress,
+    ):
         for line_no, raw in enumerate(file_, start=1):
+            progress.update(len(raw))
             try:
-                line = raw.decode("utf8")
+                line = raw.decode("utf-8-sig" if line_no == 1 else "utf8")
             except UnicodeDecodeError as err:
                 raise CorpusError(
                     path,

@@ -1,20 +1,26 @@
-"""Entities + relations in JSON (CoNLL04 as unified by two-are-better-than-one) -> Docs.
+"""Entities + relations in JSON -> Docs, in either of the two common layouts.
 
-The file is one JSON list of ``{"tokens": [...], "entities": [[start, end, type], ...],
-"relations": [[h_start, h_end, t_start, t_end, type], ...]}`` (``end`` exclusive).
+The file is one JSON list of records, each ``{"tokens": [...], "entities": [...],
+"relations": [...]}`` with token offsets, ``end`` exclusive:
+
+- two-are-better-than-one (CoNLL04 as unified there): entities ``[start, end, type]``,
+  relations ``[h_start, h_end, t_start, t_end, type]``;
+- SpERT (CoNLL04, SciERC, ADE as SpERT ships them): entities ``{"type", "start", "end"}``,
+  relations ``{"type", "head", "tail"}`` with head and tail indices into the entities.
+
 Entities go into ``doc.ents`` (and ``doc.spans[spans_key]``), relations into
-``doc._.relations`` (see :mod:`spacy_spanbert.relations`). Errors name the record index.
+``doc._.relations`` (see :mod:`spacy_spanbert.relations`). Errors name the record.
 """
 
 import json
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
 
 from ..relations import Relation, set_relations
-from .errors import CorpusError
+from .errors import CorpusError, read_text
 from .summary import CorpusSummary
 
 
@@ -29,9 +35,7 @@ def read_relations_json(
     path = Path(path)
     summary = summary if summary is not None else CorpusSummary(str(path))
     try:
-        records = json.loads(path.read_text(encoding="utf8"))
-    except UnicodeDecodeError as err:
-        raise CorpusError(path, 1, "UTF-8 text", f"byte at offset {err.start}") from err
+        records = json.loads(read_text(path))
     except json.JSONDecodeError as err:
         raise CorpusError(path, err.lineno, f"a JSON list of records ({err.msg})") from err
     if not isinstance(records, list):
@@ -49,40 +53,90 @@ def _make_doc(
     spans_key: str,
     summary: CorpusSummary,
 ) -> Doc:
-    where = f"record {index}"
     tokens = record.get("tokens") if isinstance(record, dict) else None
     if (
         not isinstance(tokens, list)
         or not tokens
         or not all(isinstance(t, str) and t for t in tokens)
     ):
-        raise CorpusError(path, index, f'{where}: "tokens", a list of non-empty strings')
+        raise CorpusError(path, 0, '"tokens", a list of non-empty strings', record=index)
     doc = Doc(vocab, words=tokens)
-    entities: Dict[tuple, Span] = {}
-    for start, end, label in record.get("entities", []):
-        if not 0 <= start < end <= len(tokens):
-            raise CorpusError(
-                path,
-                index,
-                f"{where}: entity offsets within its {len(tokens)} tokens",
-                f"[{start}, {end}, {label}]",
-            )
-        entities[(start, end)] = Span(doc, start, end, label=label)
-    doc.spans[spans_key] = list(entities.values())
-    doc.ents = list(entities.values())
-    relations = []
-    for h_start, h_end, t_start, t_end, label in record.get("relations", []):
-        head, tail = entities.get((h_start, h_end)), entities.get((t_start, t_end))
-        if head is None or tail is None:
-            missing = [h_start, h_end] if head is None else [t_start, t_end]
-            raise CorpusError(
-                path,
-                index,
-                f"{where}: relation '{label}' between annotated entities",
-                f"no entity at tokens {missing}",
-            )
-        relations.append(Relation(head, label, tail))
+    spans = [
+        _entity(path, index, i, entity, doc) for i, entity in enumerate(record.get("entities", []))
+    ]
+    by_offsets: Dict[Tuple[int, int], Span] = {(span.start, span.end): span for span in spans}
+    doc.spans[spans_key] = list(by_offsets.values())
+    doc.ents = list(by_offsets.values())
+    relations = [
+        _relation(path, index, i, relation, spans, by_offsets)
+        for i, relation in enumerate(record.get("relations", []))
+    ]
     set_relations(doc, relations)
     summary.relations.update(rel.label for rel in relations)
     summary.count_doc(doc, spans_key=spans_key)
     return doc
+
+
+def _entity(path: Path, index: int, i: int, entity: Any, doc: Doc) -> Span:
+    """Entity ``i`` of a record: ``[start, end, type]`` or ``{"type", "start", "end"}``."""
+    try:
+        if isinstance(entity, dict):
+            start, end, label = int(entity["start"]), int(entity["end"]), str(entity["type"])
+        else:
+            start, end, label = entity
+            start, end, label = int(start), int(end), str(label)
+    except (KeyError, TypeError, ValueError) as err:
+        raise CorpusError(
+            path,
+            0,
+            f'entity {i} as [start, end, type] or {{"type", "start", "end"}}',
+            json.dumps(entity)[:80],
+            record=index,
+        ) from err
+    if not 0 <= start < end <= len(doc):
+        raise CorpusError(
+            path,
+            0,
+            f"entity {i} within the record's {len(doc)} tokens (0 <= start < end)",
+            f"start={start}, end={end}",
+            record=index,
+        )
+    return Span(doc, start, end, label=label)
+
+
+def _relation(
+    path: Path,
+    index: int,
+    i: int,
+    relation: Any,
+    spans: List[Span],
+    by_offsets: Dict[Tuple[int, int], Span],
+) -> Relation:
+    """Relation ``i``: ``[h_start, h_end, t_start, t_end, type]`` or ``{"type", "head",
+    "tail"}`` (indices into the record's entities)."""
+    expected = 'as [h_start, h_end, t_start, t_end, type] or {"type", "head", "tail"}'
+    try:
+        if isinstance(relation, dict):
+            label = str(relation["type"])
+            ends = [int(relation["head"]), int(relation["tail"])]
+            found = [spans[e] if 0 <= e < len(spans) else None for e in ends]
+            missing = [f"index {e}" for e, span in zip(ends, found) if span is None]
+        else:
+            h_start, h_end, t_start, t_end, label = relation
+            keys = [(int(h_start), int(h_end)), (int(t_start), int(t_end))]
+            found = [by_offsets.get(key) for key in keys]
+            missing = [f"tokens {list(k)}" for k, span in zip(keys, found) if span is None]
+    except (KeyError, TypeError, ValueError) as err:
+        raise CorpusError(
+            path, 0, f"relation {i} {expected}", json.dumps(relation)[:80], record=index
+        ) from err
+    head, tail = found
+    if head is None or tail is None:
+        raise CorpusError(
+            path,
+            0,
+            f"relation {i} ({label}) between annotated entities",
+            f"no entity at {missing[0]}",
+            record=index,
+        )
+    return Relation(head, str(label), tail)

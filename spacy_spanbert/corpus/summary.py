@@ -21,6 +21,7 @@ class CorpusSummary:
     relations: Counter = field(default_factory=Counter)
     cats: Counter = field(default_factory=Counter)
     not_in_ents: int = 0
+    comments: int = 0
     repairs: List[str] = field(default_factory=list)
     notes: List[str] = field(default_factory=list)
 
@@ -44,6 +45,7 @@ class CorpusSummary:
             "relations": dict(sorted(self.relations.items())),
             "cats": dict(sorted(self.cats.items())),
             "not_in_ents": self.not_in_ents,
+            "comments": self.comments,
             "repairs": len(self.repairs),
         }
 
@@ -56,6 +58,8 @@ class CorpusSummary:
                 msg.table(sorted(counts.items()), header=(name, "count"), divider=True)
         if self.not_in_ents:
             msg.warn(f"{self.not_in_ents} spans overlap others and are only in doc.spans")
+        if self.comments:
+            msg.text(f"{self.comments} comment lines skipped")
         for note in self.notes:
             msg.text(note)
         for repair in self.repairs:
