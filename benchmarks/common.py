@@ -18,6 +18,8 @@ from spacy.training import Example
 from thinc.api import Config, set_gpu_allocator
 from wasabi import msg
 
+from spacy_spanbert.evaluate import evaluation_examples
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = ROOT / "benchmarks" / "results"
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -150,10 +152,13 @@ def train(config: Config, output: Path, overrides: Dict[str, Any]) -> Path:
     return output / "model-last"
 
 
-def evaluate(nlp: Language, gold_docs: Sequence[Doc]) -> Tuple[Dict[str, Any], List[Example]]:
-    """Run ``nlp`` over the gold docs' words and score it with its own scorers, as
-    ``nlp.evaluate`` does; returns the scores and the examples (for paired bootstraps)."""
-    examples = [Example(_words_only(nlp, gold), gold) for gold in gold_docs]
+def evaluate(
+    nlp: Language, gold_docs: Sequence[Doc], *, given_entities: bool = False
+) -> Tuple[Dict[str, Any], List[Example]]:
+    """Run ``nlp`` over the gold docs' words (with ``given_entities``, and their entities)
+    and score it with its own scorers, as ``nlp.evaluate`` does; returns the scores and the
+    examples (for paired bootstraps)."""
+    examples = evaluation_examples(nlp, gold_docs, given_entities=given_entities)
     for eg, doc in zip(examples, nlp.pipe(eg.predicted for eg in examples)):
         eg.predicted = doc
     return Scorer(nlp).score(examples), examples

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
 import spacy
+import srsly
 import typer
 from spacy.tokens import Doc, DocBin
 from tqdm import tqdm
@@ -21,6 +22,9 @@ from .corpus.intent_slots import read_intent_slots
 from .corpus.nested_json import read_nested_json
 from .corpus.raw_text import read_raw_text
 from .corpus.relations_json import read_relations_json
+from .corpus.semeval import read_semeval
+from .corpus.tacred import read_tacred
+from .evaluate import evaluation_examples, print_scores
 from .pretraining import PretrainingSettings, pretrain
 from .relations import get_relations
 from .render import render_relations
@@ -37,6 +41,8 @@ EMPTY_REASONS = {
     "conll": "it holds only document separators (-DOCSTART-), comments or blank lines",
     "nested-json": "it holds only blank lines",
     "relations-json": "its JSON list of records is empty",
+    "semeval": "it holds only blank lines",
+    "tacred": "its JSON list of records is empty",
     "intent-slots": "its seq.in is empty",
     "raw-text": "it holds only blank lines",
 }
@@ -46,6 +52,8 @@ class Format(str, Enum):
     conll = "conll"
     nested_json = "nested-json"
     relations_json = "relations-json"
+    semeval = "semeval"
+    tacred = "tacred"
     intent_slots = "intent-slots"
     raw_text = "raw-text"
 
@@ -97,6 +105,8 @@ def convert_cli(
         Format.relations_json: lambda: read_relations_json(
             input_path, nlp.vocab, spans_key=spans_key, summary=summary
         ),
+        Format.semeval: lambda: read_semeval(input_path, nlp.make_doc, summary=summary),
+        Format.tacred: lambda: read_tacred(input_path, nlp.vocab, summary=summary),
         Format.intent_slots: lambda: read_intent_slots(
             input_path,
             nlp.vocab,
@@ -127,6 +137,37 @@ def convert_cli(
     os.replace(partial, output_path)
     summary.print()
     msg.good(f"Wrote {len(docs)} documents to {output_path}")
+
+
+@app.command("evaluate")
+def evaluate_cli(
+    model: str = typer.Argument(..., help="Pipeline package name or directory"),
+    data: Path = typer.Argument(..., exists=True, dir_okay=False, help="Gold .spacy file"),
+    given_entities: bool = typer.Option(
+        False, help="Put the gold entities on the docs first (relations over given entities)"
+    ),
+    spans_key: Optional[str] = typer.Option(
+        None, help="With --given-entities: copy doc.spans[KEY] instead of doc.ents"
+    ),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="JSON file to write"),
+    batch_size: int = typer.Option(64, help="Documents per batch"),
+    gpu_id: int = typer.Option(-1, help="GPU to run on (-1: CPU)"),
+) -> None:
+    """Score a pipeline on gold data with every scorer it has (relation scores included),
+    print a table per label, and write the scores as JSON."""
+    if gpu_id >= 0:
+        spacy.require_gpu(gpu_id)
+    nlp = spacy.load(model)
+    gold = list(DocBin().from_disk(data).get_docs(nlp.vocab))
+    if not gold:
+        msg.fail(f"No documents in {data}", exits=1)
+    examples = evaluation_examples(nlp, gold, given_entities=given_entities, spans_key=spans_key)
+    scores = nlp.evaluate(examples, batch_size=batch_size)
+    print_scores(scores)
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        srsly.write_json(output, scores)
+        msg.good(f"Wrote {output}")
 
 
 @app.command("check-install")

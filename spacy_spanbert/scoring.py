@@ -51,8 +51,16 @@ def make_span_ner_scorer() -> Callable[..., Dict[str, Any]]:
 
 def score_relations(examples: Iterable[Example], **kwargs: Any) -> Dict[str, Any]:
     """Strict relation scores: a predicted relation counts only with exact head and tail
-    boundaries, both entity types and the relation label. Micro P/R/F (``rel_micro_*``)
-    and per label (``rel_per_type``)."""
+    boundaries, both entity types and the relation label.
+
+    ``rel_micro_p/r/f``: over every relation. With "no relation" never predicted as a label,
+    this is TACRED's official micro-F1 (``no_relation`` excluded).
+    ``rel_macro_p/r/f``: the means over the labels of each label's P, R and F. A label's
+    precision counts its predictions in either direction and its recall its gold relations in
+    either direction, and only the right direction is correct: with SemEval-2010 Task 8's
+    ``Other`` read as no relation, ``rel_macro_f`` is that task's official score ((9+1)-way,
+    directionality taken into account, ``Other`` excluded).
+    ``rel_per_type``: P/R/F per label."""
     micro = PRFScore()
     per_label: Dict[str, PRFScore] = {}
     for eg in examples:
@@ -68,10 +76,14 @@ def score_relations(examples: Iterable[Example], **kwargs: Any) -> Dict[str, Any
                     prf.fn += 1
                 else:
                     prf.fp += 1
+    n_labels = max(len(per_label), 1)
     return {
         "rel_micro_p": micro.precision,
         "rel_micro_r": micro.recall,
         "rel_micro_f": micro.fscore,
+        "rel_macro_p": sum(prf.precision for prf in per_label.values()) / n_labels,
+        "rel_macro_r": sum(prf.recall for prf in per_label.values()) / n_labels,
+        "rel_macro_f": sum(prf.fscore for prf in per_label.values()) / n_labels,
         "rel_per_type": {label: prf.to_dict() for label, prf in sorted(per_label.items())},
     }
 

@@ -268,3 +268,79 @@ def test_converted_docbin_round_trips(tmp_path: Path) -> None:
     assert convert("conll", write(tmp_path / "a", BOM + "John B-PER\n"), out).exit_code == 0
     docs = list(DocBin().from_disk(out).get_docs(VOCAB))
     assert ents(docs) == [("John", "PER")]
+
+
+# --- relation classification formats -----------------------------------------------------
+
+SEMEVAL = (
+    '1\t"The <e1>audits</e1> were about <e2>waste</e2> ."\r\n'
+    "Message-Topic(e1,e2)\r\nComment: made up\r\n\r\n"
+    '2\t"A <e1>burst</e1> came from the <e2>pipe</e2> ."\r\n'
+    "Cause-Effect(e2,e1)\r\nComment:\r\n\r\n"
+    '3\t"The <e1>cup</e1> and the <e2>table</e2> ."\r\nOther\r\nComment:\r\n\r\n'
+)
+
+
+def test_semeval_directions_and_other(tmp_path: Path) -> None:
+    out = tmp_path / "s.spacy"
+    result = convert("semeval", write(tmp_path / "s.txt", SEMEVAL), out)
+    assert result.exit_code == 0, result.output
+    assert "1 examples labelled Other: no relation" in result.output
+    docs = list(DocBin().from_disk(out).get_docs(VOCAB))
+    from spacy_spanbert import get_relations
+
+    rels = [[(r.head.text, r.label, r.tail.text) for r in get_relations(d)] for d in docs]
+    assert rels == [[("audits", "Message-Topic", "waste")], [("pipe", "Cause-Effect", "burst")], []]
+    assert [d.user_data["id"] for d in docs] == ["1", "2", "3"]
+
+
+def test_semeval_bad_label_names_its_line(tmp_path: Path) -> None:
+    bad = SEMEVAL.replace("Cause-Effect(e2,e1)", "Cause-Effect(e3,e1)")
+    result = convert("semeval", write(tmp_path / "s.txt", bad), tmp_path / "o")
+    assert result.exit_code == 1 and "s.txt:6: expected a label such as" in " ".join(
+        result.output.split()
+    )
+
+
+def tacred_record(relation: str, **changes) -> dict:
+    record = {
+        "id": "r1",
+        "token": ["Anna", "Smith", "founded", "Acme", "."],
+        "subj_start": 0,
+        "subj_end": 1,
+        "obj_start": 3,
+        "obj_end": 3,
+        "subj_type": "PERSON",
+        "obj_type": "ORGANIZATION",
+        "relation": relation,
+    }
+    record.update(changes)
+    return record
+
+
+def test_tacred_subject_to_object_and_no_relation(tmp_path: Path) -> None:
+    from spacy_spanbert import get_relations
+    from spacy_spanbert.corpus.tacred import read_tacred
+
+    records = [tacred_record("org:founded_by"), tacred_record("no_relation", id="r2")]
+    summary = CorpusSummary("t")
+    docs = read_tacred(write(tmp_path / "t.json", json.dumps(records)), VOCAB, summary=summary)
+    assert [(r.head.text, r.label, r.tail.text) for r in get_relations(docs[0])] == [
+        ("Anna Smith", "org:founded_by", "Acme")
+    ]
+    assert [(e.text, e.label_) for e in docs[0].ents] == [
+        ("Anna Smith", "PERSON"),
+        ("Acme", "ORGANIZATION"),
+    ]
+    assert (
+        get_relations(docs[1]) == [] and "1 records with no_relation: no relation" in summary.notes
+    )
+
+
+def test_tacred_offsets_outside_the_tokens_name_the_record(tmp_path: Path) -> None:
+    records = [tacred_record("no_relation"), tacred_record("per:title", obj_end=9)]
+    result = convert("tacred", write(tmp_path / "t.json", json.dumps(records)), tmp_path / "o")
+    assert result.exit_code == 1
+    assert "t.json: record 1: expected obj_start <= obj_end within" in " ".join(
+        result.output.split()
+    )

@@ -215,3 +215,51 @@ def test_render_relations_html_and_cli(rel_nlp: Language, tmp_path: Path) -> Non
     assert result.exit_code == 0, result.output
     saved = out.read_text()
     assert "Work_For" in saved and "Acme Corp" in saved and "<svg" in saved
+
+
+def relation_example(gold_rel, predicted_rel) -> Example:
+    """Two mentions e1 ("Anna", PER) and e2 ("Acme", ORG); each relation is None or
+    (label, direction) with direction "e1,e2" (e1 is the head) or "e2,e1"."""
+    docs = []
+    for rel in (predicted_rel, gold_rel):
+        doc = spacy.blank("en").make_doc("Anna joined Acme")
+        doc.ents = [Span(doc, 0, 1, "PER"), Span(doc, 2, 3, "ORG")]
+        if rel is not None:
+            label, direction = rel
+            head, tail = doc.ents if direction == "e1,e2" else doc.ents[::-1]
+            set_relations(doc, [Relation(head, label, tail)])
+        docs.append(doc)
+    return Example(docs[0], docs[1])
+
+
+def test_semeval_official_score_by_hand() -> None:
+    """SemEval-2010 Task 8: per type, P = right type and direction / predicted of the type,
+    R = right / gold of the type; macro-F1 over the types; Other is no relation."""
+    key = [  # (gold, predicted)
+        (("Cause-Effect", "e1,e2"), ("Cause-Effect", "e1,e2")),  # right
+        (("Cause-Effect", "e2,e1"), ("Cause-Effect", "e1,e2")),  # wrong direction
+        (("Component-Whole", "e1,e2"), None),  # predicted Other
+        (None, ("Component-Whole", "e2,e1")),  # gold Other
+        (("Component-Whole", "e2,e1"), ("Component-Whole", "e2,e1")),  # right
+        (("Cause-Effect", "e1,e2"), ("Cause-Effect", "e1,e2")),  # right
+    ]
+    scores = score_relations([relation_example(g, p) for g, p in key])
+    # Cause-Effect: 2 right of 3 predicted, 3 gold; Component-Whole: 1 of 2 and 2
+    assert scores["rel_per_type"]["Cause-Effect"]["f"] == pytest.approx(2 / 3)
+    assert scores["rel_per_type"]["Component-Whole"]["f"] == pytest.approx(1 / 2)
+    assert scores["rel_macro_f"] == pytest.approx((2 / 3 + 1 / 2) / 2)
+    assert scores["rel_micro_f"] == pytest.approx(3 / 5)
+
+
+def test_tacred_official_score_by_hand() -> None:
+    """TACRED: micro-F1 over subject -> object relations, no_relation excluded."""
+    key = [
+        (("per:title", "e1,e2"), ("per:title", "e1,e2")),  # right
+        (None, ("org:founded", "e1,e2")),  # no_relation predicted as a relation
+        (("per:age", "e1,e2"), None),  # missed
+        (("per:age", "e1,e2"), ("per:title", "e1,e2")),  # wrong label
+    ]
+    scores = score_relations([relation_example(g, p) for g, p in key])
+    assert scores["rel_micro_p"] == pytest.approx(1 / 3)
+    assert scores["rel_micro_r"] == pytest.approx(1 / 3)
+    assert scores["rel_micro_f"] == pytest.approx(1 / 3)
