@@ -1,5 +1,6 @@
 """configs/*.cfg train with `spacy train` on a local encoder given as an override."""
 
+import json
 import subprocess
 import sys
 import warnings
@@ -86,7 +87,7 @@ def test_joint_config_with_spans_reading_the_predicted_cats(
     assert nlp.get_pipe("spanbert_ner").model.get_ref("doc_cats").attrs["labels"] == ["A", "B"]
 
 
-@pytest.mark.parametrize("name", ["ner", "spans", "joint", "rel"])
+@pytest.mark.parametrize("name", ["ner", "spans", "joint", "rel", "rel_given_entities"])
 @pytest.mark.parametrize("command", ["config", "data"])
 def test_shipped_config_passes_spacy_debug(
     tiny_spanbert: Path, tmp_path: Path, name: str, command: str
@@ -110,3 +111,22 @@ def test_shipped_config_passes_spacy_debug(
         assert "Corpus is loadable" in result.stdout
         assert "✘ Low number of examples to train a new pipeline (2)" in result.stdout
         assert "✘ 1 error" in result.stdout
+
+
+def test_given_entities_config_scores_real_relations_on_dev(
+    tiny_spanbert: Path, tmp_path: Path
+) -> None:
+    """With no entity recogniser in the pipeline, dev relations are scored over the gold
+    entities the augmenter puts on the docs: model-best is chosen on real scores."""
+    overrides = {
+        **short_run(write_corpus(tmp_path / "train.spacy", nested=False), tiny_spanbert),
+        "training.max_steps": 60,
+        "training.max_epochs": 0,
+        "training.eval_frequency": 20,
+        "training.optimizer.learn_rate.initial_rate": 0.001,
+    }
+    train(CONFIGS / "rel_given_entities.cfg", tmp_path / "out", overrides=overrides)
+    meta = json.loads((tmp_path / "out" / "model-best" / "meta.json").read_text())
+    assert meta["performance"]["rel_micro_f"] == 1.0
+    nlp = spacy.load(tmp_path / "out" / "model-best")
+    assert nlp.pipe_names == ["transformer", "spanbert_rel"]

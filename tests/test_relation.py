@@ -263,3 +263,65 @@ def test_tacred_official_score_by_hand() -> None:
     assert scores["rel_micro_p"] == pytest.approx(1 / 3)
     assert scores["rel_micro_r"] == pytest.approx(1 / 3)
     assert scores["rel_micro_f"] == pytest.approx(1 / 3)
+
+
+# one relation per pair of mentions, in either direction, or none
+SINGLE_LABEL_DATA = [
+    ("Anna Smith works for Acme Corp .", [(0, 10, "PER"), (21, 30, "ORG")], [(0, "Work_For", 1)]),
+    ("Acme Corp hired Bob .", [(0, 9, "ORG"), (16, 19, "PER")], [(1, "Work_For", 0)]),
+    ("Bob met Anna Smith .", [(0, 3, "PER"), (8, 18, "PER")], []),
+]
+
+
+@pytest.mark.parametrize("decision", ["directed", "pair"])
+def test_overfitting_IO_single_label_over_given_entities(
+    tiny_bert: Path, tmp_path: Path, decision: str
+) -> None:
+    from spacy_spanbert.given_entities import with_given_entities
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("transformer", config=transformer_config(tiny_bert))
+    nlp.add_pipe("spanbert_rel", config={"decision": decision})
+    examples = []
+    for text, ents, rels in SINGLE_LABEL_DATA:
+        gold = nlp.make_doc(text)
+        gold.ents = [gold.char_span(s, e, label=label) for s, e, label in ents]
+        spans = list(gold.ents)
+        set_relations(gold, [Relation(spans[h], label, spans[t]) for h, label, t in rels])
+        examples.append(Example(nlp.make_doc(text), gold))
+    fix_random_seed(0)
+    optimizer = nlp.initialize(lambda: examples)
+    for _ in range(80):
+        nlp.update(examples, sgd=optimizer, drop=0.0)
+    given = [with_given_entities(eg) for eg in examples]
+    assert nlp.evaluate(given)["rel_micro_f"] == 1.0
+    predicted = [nlp(eg.predicted) for eg in given]
+    for doc in predicted:  # at most one relation per pair of mentions
+        assert len(get_relations(doc)) <= 1
+        assert all(0.5 <= rel.score <= 1.0 for rel in get_relations(doc))
+    nlp.to_disk(tmp_path)
+    reloaded = spacy.load(tmp_path)
+    assert reloaded.get_pipe("spanbert_rel").cfg["decision"] == decision
+    assert reloaded.evaluate(given)["rel_micro_f"] == 1.0
+
+
+def test_unknown_decision_is_refused() -> None:
+    with pytest.raises(ValueError, match="decision 'softmax'"):
+        spacy.blank("en").add_pipe("spanbert_rel", config={"decision": "softmax"})
+
+
+def test_relations_no_candidate_reaches_are_counted(tiny_bert: Path) -> None:
+    nlp = make_nlp(tiny_bert)
+    nlp.add_pipe("spanbert_rel")
+    gold = nlp.make_doc("Anna Smith works for Acme Corp")
+    gold.ents = [Span(gold, 0, 2, "PER"), Span(gold, 4, 6, "ORG")]
+    set_relations(
+        gold,
+        [
+            Relation(gold.ents[0], "Work_For", gold.ents[1]),
+            Relation(gold.ents[0], "Self", gold.ents[0]),
+        ],
+    )
+    examples = [Example(nlp.make_doc(gold.text), gold)]
+    with pytest.warns(UserWarning, match=r"1 gold relations .*'same span': 1"):
+        nlp.initialize(lambda: examples)

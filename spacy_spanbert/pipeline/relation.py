@@ -1,12 +1,21 @@
 """``spanbert_rel``: directed relations between entity spans, on the shared encoder.
 
-Candidates are the ordered pairs of entities in a doc (``doc.ents``, or ``doc.spans[key]``
-with ``spans_key``) at most ``max_distance`` tokens apart: the gold entities at training,
-the upstream component's predictions at inference. Each pair gets an independent
-probability per relation label (multi-label); those at or above ``threshold`` are stored
-in ``doc._.relations`` (see :mod:`spacy_spanbert.relations`).
+Candidates are the ordered pairs of distinct entity spans in a doc (``doc.ents``, or
+``doc.spans[key]`` with ``spans_key``) at most ``max_distance`` tokens apart: the gold
+entities at training, the entities upstream components (or the user) set at inference. A
+relation whose head and tail are the same span is never a candidate; ``initialize`` counts
+the gold relations no candidate reaches. ``decision`` says how labels are chosen:
+
+- ``multilabel``: an independent probability per label and pair; every label at or above
+  ``threshold`` is kept (end-to-end extraction, where a pair may hold several relations);
+- ``directed``: one softmax per ordered pair over "no relation" and the labels (TACRED);
+- ``pair``: one softmax per unordered pair over "no relation" and each label in each
+  direction (SemEval-2010 Task 8).
+
+Relations are stored in ``doc._.relations`` (see :mod:`spacy_spanbert.relations`).
 """
 
+import warnings
 from collections import Counter
 from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple, cast
 
@@ -18,6 +27,14 @@ from spacy.vocab import Vocab
 from thinc.api import Config, Model
 from thinc.types import Floats2d, Ints2d, Ragged
 
+from ..pair_decisions import (
+    DECISIONS,
+    RowKey,
+    decision_groups,
+    logits_from_probs,
+    softmax_decisions,
+    softmax_loss,
+)
 from ..relations import Relation, get_relations, set_relations
 from .head import SHARED_ENCODER_LISTENER, LabelledHead
 
@@ -46,6 +63,7 @@ PairKey = Tuple[int, int, int, int]
         "spans_key": None,
         "max_distance": 100,
         "threshold": 0.5,
+        "decision": "multilabel",
         "learn_rate_scale": 10.0,
         "scorer": {"@scorers": "spacy_spanbert.relation_scorer.v1"},
     },
@@ -63,6 +81,7 @@ def make_relation_extractor(
     spans_key: Optional[str],
     max_distance: int,
     threshold: float,
+    decision: str,
     learn_rate_scale: float,
     scorer: Optional[Callable],
 ) -> "RelationExtractor":
@@ -73,6 +92,8 @@ def make_relation_extractor(
     max_distance: the largest number of tokens between two entities of a candidate pair
         (caps the n^2 pairs of long docs).
     threshold: minimum probability for a relation to be stored.
+    decision: "multilabel" (a sigmoid per label), "directed" (a softmax per ordered pair) or
+        "pair" (a softmax per unordered pair over both directions).
     learn_rate_scale: multiplies the learning rate for this component's own weights.
     scorer: the scoring function (strict relation P/R/F).
     """
@@ -83,6 +104,7 @@ def make_relation_extractor(
         spans_key=spans_key,
         max_distance=max_distance,
         threshold=threshold,
+        decision=decision,
         learn_rate_scale=learn_rate_scale,
         scorer=scorer,
     )
@@ -100,9 +122,14 @@ class RelationExtractor(LabelledHead):
         spans_key: Optional[str] = None,
         max_distance: int = 100,
         threshold: float = 0.5,
+        decision: str = "multilabel",
         learn_rate_scale: float = 10.0,
         scorer: Optional[Callable] = None,
     ) -> None:
+        if decision not in DECISIONS:
+            raise ValueError(
+                f"[{name}] decision '{decision}': expected one of {', '.join(DECISIONS)}"
+            )
         self.vocab = vocab
         self.model = model
         self.name = name
@@ -113,6 +140,7 @@ class RelationExtractor(LabelledHead):
             "spans_key": spans_key,
             "max_distance": max_distance,
             "threshold": threshold,
+            "decision": decision,
             "learn_rate_scale": learn_rate_scale,
         }
 
@@ -141,17 +169,25 @@ class RelationExtractor(LabelledHead):
     def set_annotations(
         self, docs: Iterable[Doc], pairs_scores: Tuple[List[List[Tuple[Span, Span]]], Floats2d]
     ) -> None:
-        """Store every (pair, label) scoring at least ``threshold`` in ``doc._.relations``."""
+        """Store the relations decided (see ``decision``) in ``doc._.relations``."""
         pairs, scores = pairs_scores
         probs = self.model.ops.to_numpy(scores)
         threshold = float(self.cfg["threshold"])
-        offset = 0
-        for doc, doc_pairs in zip(docs, pairs):
-            relations = []
-            for row, (head, tail) in enumerate(doc_pairs, start=offset):
-                for col in numpy.flatnonzero(probs[row] >= threshold):
-                    relations.append(Relation(head, self.labels[col], tail, float(probs[row, col])))
-            offset += len(doc_pairs)
+        rows = [(i, head, tail) for i, doc_pairs in enumerate(pairs) for head, tail in doc_pairs]
+        if self.cfg["decision"] == "multilabel":
+            kept = [
+                (row, int(col), float(probs[row, col]))
+                for row in range(len(rows))
+                for col in numpy.flatnonzero(probs[row] >= threshold)
+            ]
+        else:
+            groups = decision_groups(_row_keys(pairs), self.cfg["decision"])
+            kept = softmax_decisions(logits_from_probs(probs), groups, threshold)
+        per_doc: List[List[Relation]] = [[] for _ in pairs]
+        for row, col, score in sorted(kept):
+            i, head, tail = rows[row]
+            per_doc[i].append(Relation(head, self.labels[col], tail, score))
+        for doc, relations in zip(docs, per_doc):
             set_relations(doc, relations)
 
     def training_candidates(self, examples: List[Example]) -> List[List[Tuple[Span, Span]]]:
@@ -168,7 +204,8 @@ class RelationExtractor(LabelledHead):
         examples: Iterable[Example],
         pairs_scores: Tuple[List[List[Tuple[Span, Span]]], Floats2d],
     ) -> Tuple[float, Floats2d]:
-        """Mean binary cross-entropy over pairs and labels; gradient w.r.t. the logits."""
+        """Mean binary cross-entropy over pairs and labels (``multilabel``), or mean
+        cross-entropy over the decisions (``directed``, ``pair``); gradient w.r.t. the logits."""
         pairs, scores = pairs_scores
         target = numpy.zeros(scores.shape, dtype="f")
         label_map = {label: i for i, label in enumerate(self.labels)}
@@ -186,6 +223,12 @@ class RelationExtractor(LabelledHead):
                     target[row, label_map[label]] = 1.0
             offset += len(doc_pairs)
         ops = self.model.ops
+        if self.cfg["decision"] != "multilabel":
+            groups = decision_groups(_row_keys(pairs), self.cfg["decision"])
+            targets = [_group_target(target, rows) for rows in groups]
+            logits = logits_from_probs(ops.to_numpy(scores))
+            loss, d_logits = softmax_loss(logits, groups, targets)
+            return loss, ops.asarray2f(cast(Floats2d, d_logits.astype("f")))
         truth = ops.asarray2f(cast(Floats2d, target))
         n = max(scores.size, 1)
         probs = ops.xp.clip(scores, 1e-7, 1 - 1e-7)
@@ -211,6 +254,7 @@ class RelationExtractor(LabelledHead):
         sample_docs: List[Doc] = []
         sample_pairs: List[List[Tuple[Span, Span]]] = []
         entity_labels: Set[str] = set()
+        unreachable: Counter = Counter()
         for eg in get_examples():
             entity_labels.update(span.label_ for span in self._entities(eg.reference))
             pairs = self.candidate_pairs(self._gold_entities(eg))
@@ -218,6 +262,11 @@ class RelationExtractor(LabelledHead):
             gold = self._gold_relations(eg)
             for head, tail in pairs:
                 counts.update(gold.get(_pair_key(head, tail), ()))
+            candidates = {_pair_key(head, tail) for head, tail in pairs}
+            for key, rel_labels in gold.items():
+                if key not in candidates:
+                    reason = "same span" if key[:2] == key[2:] else "too far apart"
+                    unreachable[reason] += len(rel_labels)
             if labels is None:
                 for rel in get_relations(eg.reference):
                     self.add_label(rel.label)
@@ -225,6 +274,13 @@ class RelationExtractor(LabelledHead):
                 sample_docs.append(eg.predicted)
                 sample_pairs.append(pairs)
         self._require_labels()
+        if unreachable:
+            warnings.warn(
+                f"[{self.name}] {sum(unreachable.values())} gold relations in the training "
+                f"data are between no candidate pair and can't be predicted ({dict(unreachable)}"
+                "; head and tail must be different spans at most max_distance tokens apart).",
+                stacklevel=2,
+            )
         self.cfg["entity_labels"] = sorted(entity_labels)
         pair_encoder = self.model.maybe_get_ref("pair_encoder")
         if pair_encoder is not None and pair_encoder.has_dim("n_types") is not False:
@@ -271,6 +327,24 @@ class RelationExtractor(LabelledHead):
             if head is not None and tail is not None:
                 gold.setdefault(_pair_key(head, tail), set()).add(rel.label)
         return gold
+
+
+def _row_keys(pairs: List[List[Tuple[Span, Span]]]) -> List[RowKey]:
+    return [
+        (i, head.start, head.end, tail.start, tail.end)
+        for i, doc_pairs in enumerate(pairs)
+        for head, tail in doc_pairs
+    ]
+
+
+def _group_target(target: numpy.ndarray, rows: List[int]) -> Tuple[int, int]:
+    """The gold (row, label column) of a decision group, or (-1, -1) for no relation; with
+    several gold labels (multi-label data) the first row's first label."""
+    for row in rows:
+        cols = numpy.flatnonzero(target[row])
+        if len(cols):
+            return row, int(cols[0])
+    return -1, -1
 
 
 def _pair_key(head: Span, tail: Span) -> PairKey:
