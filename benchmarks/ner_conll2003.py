@@ -11,7 +11,7 @@ memory for one 20,000-word document.
 """
 
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 import spacy
 from common import (
@@ -30,6 +30,7 @@ from common import (
     write_results,
 )
 from spacy.language import Language
+from spacy.tokens import Doc
 from thinc.api import Config
 from wasabi import msg
 
@@ -38,6 +39,23 @@ from spacy_spanbert.corpus import read_conll
 BATCH_SIZE = 32
 # each system's training config, and the spaCy score its results come from
 SYSTEMS = {"spanbert_ner": "ents", "spacy_ner": "ents", "spacy_spancat": "spans_sc"}
+
+
+def prepare_conll2003(data: Path, work: Path, n_train: int, n_dev: int) -> Dict[str, List[Doc]]:
+    """Train (the first ``n_train`` sentences; 0: all), dev and test docs of 10 sentences,
+    entities also in doc.spans["sc"] (spancat's gold), written to ``work``/<split>.spacy."""
+    nlp = spacy.blank("en")
+    splits = {}
+    for split, filename in (("train", "train.txt"), ("dev", "valid.txt"), ("test", "test.txt")):
+        docs = read_conll(data / filename, nlp.vocab, n_sents=10)
+        limit = {"train": n_train, "dev": n_dev}.get(split)
+        if limit:
+            docs = docs[: max(1, limit // 10)]
+        for doc in docs:
+            doc.spans["sc"] = list(doc.ents)
+        splits[split] = docs
+        save_docbin(docs, work / f"{split}.spacy")
+    return splits
 
 
 def main() -> None:
@@ -49,17 +67,7 @@ def main() -> None:
     n_train, n_dev, steps = (2000, 500, 120) if args.quick else (0, 1000, 450)
     steps = args.steps or steps
     work = ROOT / "benchmarks" / "work" / "conll2003" / mode
-    nlp = spacy.blank("en")
-    splits = {}
-    for split, filename in (("train", "train.txt"), ("dev", "valid.txt"), ("test", "test.txt")):
-        docs = read_conll(args.data / filename, nlp.vocab, n_sents=10)
-        limit = {"train": n_train, "dev": n_dev}.get(split)
-        if limit:
-            docs = docs[: max(1, limit // 10)]
-        for doc in docs:  # spancat reads gold from doc.spans["sc"]
-            doc.spans["sc"] = list(doc.ents)
-        splits[split] = docs
-        save_docbin(docs, work / f"{split}.spacy")
+    splits = prepare_conll2003(args.data, work, n_train, n_dev)
     base = Config().from_disk(ROOT / "configs" / "ner.cfg", interpolate=False)
     systems: Dict[str, Any] = {}
     pipelines: Dict[str, Language] = {}

@@ -1,6 +1,7 @@
-"""What the span and relation heads share: a label set in ``cfg["labels"]``, one training
-step over candidates, an output bias set from the label prior, and updates of their own
-weights at ``cfg["learn_rate_scale"]`` times the optimizer's rate."""
+"""What the span and relation heads share: a label set in ``cfg["labels"]`` that can grow
+after training (the output layer is resized), one training step over candidates, an output
+bias set from the label prior, and updates of their own weights at
+``cfg["learn_rate_scale"]`` times the optimizer's rate."""
 
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
@@ -8,7 +9,8 @@ import numpy
 from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc
 from spacy.training import Example, validate_examples
-from thinc.api import Optimizer, set_dropout_rate
+from thinc.api import Model, Optimizer, set_dropout_rate
+from thinc.layers.resizable import resize_linear_weighted
 from thinc.types import Floats2d
 
 from .learn_rate import finish_update_scaled
@@ -30,8 +32,11 @@ class LabelledHead(TrainablePipe):
 
     A subclass scores candidates (spans, pairs of spans) of each doc: it defines
     ``training_candidates`` (the candidates of a batch of examples), ``model_input``
-    (what its model reads for those candidates) and ``get_loss``.
+    (what its model reads for those candidates), ``get_loss``, ``gold_labels`` (the labels
+    its gold data uses) and ``extra_outputs`` (output columns besides one per label).
     """
+
+    extra_outputs = 0
 
     @property
     def labels(self) -> Tuple[str, ...]:
@@ -42,7 +47,9 @@ class LabelledHead(TrainablePipe):
         return list(self.labels)
 
     def add_label(self, label: str) -> int:
-        """Add a label; return 0 if it was already there, else 1."""
+        """Add a label; return 0 if it was already there, else 1. On a trained component the
+        output layer grows by a row: the existing labels' weights are kept, and the new row
+        starts with zero weights and the bias of the rarest existing label (its prior)."""
         if not isinstance(label, str) or not label or label != "".join(label.split()):
             raise ValueError(
                 f"[{self.name}] invalid label {label!r}: labels must be non-empty strings "
@@ -50,10 +57,33 @@ class LabelledHead(TrainablePipe):
             )
         if label in self.labels:
             return 0
-        self._allow_extra_label()
         self.cfg["labels"].append(label)
         self.vocab.strings.add(label)
+        self._resize_output()
         return 1
+
+    def gold_labels(self, examples: List[Example]) -> Iterable[str]:
+        """The labels the examples' gold annotations use."""
+        raise NotImplementedError
+
+    def _resize_output(self) -> None:
+        """Grow a trained output layer to one column per label (plus ``extra_outputs``)."""
+        old = self.model.maybe_get_ref("output_layer")
+        if old is None or set(old.param_names) != {"W", "b"} or old.layers or old.ref_names:
+            raise ValueError(
+                f"[{self.name}] can't add a label to this model: its output layer can't be "
+                "resized (it needs an 'output_layer' ref with parameters W and b only)."
+            )
+        if old.has_param("W") is not True:  # not initialized: initialize sizes it
+            return
+        bias = old.get_param("b")
+        known = bias[self.extra_outputs :]
+        fill = float(known.min()) if len(known) else 0.0
+        new_nO = len(self.labels) + self.extra_outputs
+        new = resize_linear_weighted(old, new_nO, fill_defaults={"b": fill})
+        _replace_layer(self.model, old, new)
+        if self.model.has_dim("nO"):
+            self.model.set_dim("nO", new_nO, force=True)
 
     def training_candidates(self, examples: List[Example]) -> Any:
         """The candidates of each example's predicted doc that the loss is taken over."""
@@ -77,6 +107,8 @@ class LabelledHead(TrainablePipe):
         losses.setdefault(self.name, 0.0)
         examples = list(examples)
         validate_examples(examples, f"{type(self).__name__}.update")
+        for label in sorted(set(self.gold_labels(examples)) - set(self.labels)):
+            self.add_label(label)  # a label new to a trained component, through the data
         candidates = self.training_candidates(examples)
         X = self.model_input([eg.predicted for eg in examples], candidates)
         if X is None:
@@ -103,3 +135,12 @@ class LabelledHead(TrainablePipe):
     def finish_update(self, sgd: Optimizer) -> None:
         """Update this component's weights, at ``learn_rate_scale`` times the base rate."""
         finish_update_scaled(self.model, sgd, float(self.cfg["learn_rate_scale"]))
+
+
+def _replace_layer(model: Model, old: Model, new: Model) -> None:
+    """Put ``new`` wherever ``old`` is in ``model``'s tree: as a sublayer and as a ref."""
+    for node in list(model.walk()):
+        node.layers[:] = [new if layer is old else layer for layer in node.layers]
+        for name in node.ref_names:
+            if node.maybe_get_ref(name) is old:
+                node.set_ref(name, new)

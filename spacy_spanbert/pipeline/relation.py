@@ -190,6 +190,9 @@ class RelationExtractor(LabelledHead):
         for doc, relations in zip(docs, per_doc):
             set_relations(doc, relations)
 
+    def gold_labels(self, examples: List[Example]) -> List[str]:
+        return [rel.label for eg in examples for rel in get_relations(eg.reference)]
+
     def training_candidates(self, examples: List[Example]) -> List[List[Tuple[Span, Span]]]:
         """Pairs of the gold entities, per example."""
         return [self.candidate_pairs(self._gold_entities(eg)) for eg in examples]

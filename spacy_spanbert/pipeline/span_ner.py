@@ -99,6 +99,8 @@ def make_span_ner(
 class SpanNER(LabelledHead):
     """Label spans SpanBERT's way; write flat entities and nested span groups."""
 
+    extra_outputs = 1  # column 0: no entity
+
     def __init__(
         self,
         vocab: Vocab,
@@ -157,6 +159,9 @@ class SpanNER(LabelledHead):
             group.attrs["scores"] = kept.scores
             doc.spans[self.key] = group
             doc.ents = self._to_spans(doc, non_overlapping(kept))
+
+    def gold_labels(self, examples: List[Example]) -> List[str]:
+        return [span.label_ for eg in examples for span in self._reference_spans(eg)]
 
     def training_candidates(self, examples: List[Example]) -> Ragged:
         """The suggester's candidates for the examples' predicted docs."""

@@ -8,7 +8,7 @@ Everything but the loss, the output layer's start and the update is spaCy's
 softmax or independent sigmoids, and the scores are spaCy's ``cats_*``.
 """
 
-from typing import Any, Callable, Iterable, Optional, Tuple, cast
+from typing import Any, Callable, Dict, Iterable, Optional, Tuple, cast
 
 import numpy
 from spacy.language import Language
@@ -132,6 +132,23 @@ class SpanBertTextCategorizer(MultiLabel_TextCategorizer):
         for layer in self.model.get_ref("output_layer").walk():
             if layer.has_param("W"):
                 layer.set_param("W", layer.ops.alloc(layer.get_param("W").shape))
+
+    def update(  # type: ignore[override]
+        self,
+        examples: Iterable[Example],
+        *,
+        drop: float = 0.0,
+        sgd: Optional[Optimizer] = None,
+        losses: Optional[Dict[str, float]] = None,
+    ) -> Dict[str, float]:
+        """spaCy's update, after adding the labels the gold cats use and this component lacks
+        (a label new to a trained component, through the data: the output layer grows)."""
+        examples = list(examples)
+        for label in sorted(
+            {cat for eg in examples for cat in eg.reference.cats} - set(self.labels)
+        ):
+            self.add_label(label)
+        return super().update(examples, drop=drop, sgd=sgd, losses=losses)
 
     # spaCy annotates the gradient as a float; it is the (docs, labels) array
     def get_loss(  # type: ignore[override]
