@@ -17,6 +17,7 @@ from spacy.tokens import Doc, DocBin
 from tqdm import tqdm
 from wasabi import msg
 
+from .confidence import reliability_diagram
 from .corpus import CorpusError, CorpusSummary, read_conll
 from .corpus.intent_slots import read_intent_slots
 from .corpus.nested_json import read_nested_json
@@ -28,6 +29,7 @@ from .evaluate import evaluation_examples, print_scores
 from .pretraining import PretrainingSettings, pretrain
 from .relations import get_relations
 from .render import render_relations
+from .tune import tune
 
 app = typer.Typer(
     name="spacy-spanbert",
@@ -168,6 +170,71 @@ def evaluate_cli(
         output.parent.mkdir(parents=True, exist_ok=True)
         srsly.write_json(output, scores)
         msg.good(f"Wrote {output}")
+
+
+@app.command("tune")
+def tune_cli(
+    model: str = typer.Argument(..., help="Trained pipeline package name or directory"),
+    dev: Path = typer.Argument(..., exists=True, dir_okay=False, help="Gold dev .spacy file"),
+    output: Path = typer.Argument(..., help="Directory for the tuned copy of the pipeline"),
+    target: str = typer.Option(
+        "f1", help="f1: best F1 per label; precision=0.95: the most recall at that precision"
+    ),
+    min_support: int = typer.Option(
+        10, help="Labels with fewer gold dev examples keep the global threshold"
+    ),
+    calibrate: bool = typer.Option(True, help="Fit a temperature first (calibrated scores)"),
+    given_entities: bool = typer.Option(
+        False, help="Relations: put the gold entities on the docs (relations over given entities)"
+    ),
+    plot: Optional[Path] = typer.Option(None, help="Write a reliability diagram (PNG) here"),
+) -> None:
+    """Calibrate the scores of every spanbert_ner and spanbert_rel on dev (a temperature),
+    pick a threshold per label on the calibrated scores, and write a copy of the pipeline
+    with both in its config. The test split is never needed, and must not be used."""
+    target_precision = None
+    if target != "f1":
+        name, _, value = target.partition("=")
+        if name != "precision" or not value:
+            msg.fail(f"--target {target}: expected f1 or precision=P, e.g. precision=0.95", exits=1)
+        target_precision = float(value)
+    nlp = spacy.load(model)
+    gold = list(DocBin().from_disk(dev).get_docs(nlp.vocab))
+    reports = tune(
+        nlp,
+        gold,
+        target_precision=target_precision,
+        min_support=min_support,
+        given_entities=given_entities,
+        calibrate=calibrate,
+    )
+    if not reports:
+        msg.fail(f"{model} has no spanbert_ner or spanbert_rel to tune", exits=1)
+    for report in reports:
+        msg.divider(report.name)
+        msg.info(
+            f"temperature {report.temperature:.3f}; expected calibration error of what it "
+            f"emits on dev: {report.ece_before:.4f} before, {report.ece_after:.4f} after"
+        )
+        rows = [
+            (
+                label,
+                before.support,
+                f"{before.threshold:.3f} -> {after.threshold:.3f}",
+                f"{before.precision:.3f} -> {after.precision:.3f}",
+                f"{before.recall:.3f} -> {after.recall:.3f}",
+                f"{before.f1:.3f} -> {after.f1:.3f}",
+                after.reason,
+            )
+            for label, (before, after) in report.labels.items()
+        ]
+        msg.table(rows, header=("label", "gold", "threshold", "P", "R", "F", ""), divider=True)
+    nlp.to_disk(output)
+    msg.good(f"Wrote the tuned pipeline to {output}")
+    if plot is not None:
+        curves = {f"{r.name} {when}": r.curves[when] for r in reports for when in r.curves}
+        reliability_diagram(curves, str(plot), title=f"{model} on {dev.name}")
+        msg.good(f"Wrote the reliability diagram to {plot}")
 
 
 @app.command("check-install")

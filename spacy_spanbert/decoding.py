@@ -4,7 +4,7 @@ Pure functions over NumPy arrays, so both decodings come from one set of scores.
 Scores have one row per candidate span and columns ``["no entity"] + labels``.
 """
 
-from typing import NamedTuple
+from typing import NamedTuple, Union
 
 import numpy
 
@@ -19,11 +19,12 @@ class ScoredSpans(NamedTuple):
 
 
 def spans_above_threshold(
-    bounds: numpy.ndarray, probs: numpy.ndarray, threshold: float
+    bounds: numpy.ndarray, probs: numpy.ndarray, threshold: Union[float, numpy.ndarray]
 ) -> ScoredSpans:
-    """Keep each candidate whose best entity label has probability >= threshold.
+    """Keep each candidate whose best entity label has probability >= that label's threshold.
 
     bounds: (n, 2) rows of (start, end). probs: (n, 1 + n_labels), column 0 = no entity.
+    threshold: one for every label, or (n_labels,) one per label.
     The label index returned counts entity labels only (column - 1).
     """
     if probs.shape[0] == 0:
@@ -32,7 +33,8 @@ def spans_above_threshold(
     label_probs = probs[:, 1:]
     best = label_probs.argmax(axis=1)
     best_scores = label_probs[numpy.arange(len(best)), best]
-    keep = numpy.flatnonzero(best_scores >= threshold)
+    limits = numpy.broadcast_to(numpy.asarray(threshold, dtype="f"), (label_probs.shape[1],))
+    keep = numpy.flatnonzero(best_scores >= limits[best])
     return ScoredSpans(
         bounds[keep, 0].astype("i"),
         bounds[keep, 1].astype("i"),

@@ -9,7 +9,7 @@ labels, from the relation model's per-label logits (pure functions over NumPy ar
 "No relation" has the fixed logit 0; each label's logit is the model's output for it.
 """
 
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple, Union
 
 import numpy
 
@@ -51,16 +51,17 @@ def group_probs(logits: numpy.ndarray, rows: List[int]) -> numpy.ndarray:
 
 
 def softmax_decisions(
-    logits: numpy.ndarray, groups: List[List[int]], threshold: float
+    logits: numpy.ndarray, groups: List[List[int]], threshold: Union[float, numpy.ndarray]
 ) -> List[Tuple[int, int, float]]:
     """Per group at most one (row, label column, probability): its best label, kept when its
-    probability reaches ``threshold``."""
+    probability reaches ``threshold`` (one for all labels, or one per label column)."""
+    limits = numpy.broadcast_to(numpy.asarray(threshold, dtype="f"), (logits.shape[1],))
     kept = []
     for rows in groups:
         probs = group_probs(logits, rows)
         cell = int(probs.argmax())
         row, col = divmod(cell, probs.shape[1])
-        if probs[row, col] >= threshold:
+        if probs[row, col] >= limits[col]:
             kept.append((rows[row], col, float(probs[row, col])))
     return kept
 

@@ -183,16 +183,18 @@ def test_strict_relation_score_needs_types_and_boundaries() -> None:
     assert set(scores["rel_per_type"]) == {"Work_For"}
 
 
-def test_unknown_relation_label_is_an_error(tiny_bert: Path) -> None:
+def test_unknown_relation_label_in_get_loss_is_an_error(tiny_bert: Path) -> None:
     nlp = spacy.blank("en")
     nlp.add_pipe("transformer", config=transformer_config(tiny_bert))
-    nlp.add_pipe("spanbert_rel")
+    rel = nlp.add_pipe("spanbert_rel")
     examples = make_examples(nlp)
-    optimizer = nlp.initialize(get_examples=lambda: examples[1:])  # only "Knows"
+    nlp.initialize(get_examples=lambda: examples[1:])  # only "Knows"
+    pairs = rel.training_candidates(examples[:1])
+    scores = rel.model.predict(rel.model_input([examples[0].predicted], pairs))
     with pytest.raises(
         ValueError, match="gold relation label '(Work_For|Based_In|Live_In)' is unknown"
     ):
-        nlp.update(examples[:1], sgd=optimizer)
+        rel.get_loss(examples[:1], (pairs, scores))
 
 
 def test_render_relations_html_and_cli(rel_nlp: Language, tmp_path: Path) -> None:

@@ -185,12 +185,22 @@ def test_text_longer_than_512_wordpieces(long_text_nlp: Language) -> None:
     assert {t for t in span_tuples(doc.ents) if t[0] >= len(doc) - 10} == gold_end
 
 
-def test_label_unseen_at_initialize_is_an_error(tiny_bert: Path) -> None:
+def test_label_unseen_at_initialize_comes_with_the_data(tiny_bert: Path) -> None:
     nlp = make_nlp(tiny_bert)
     examples = flat_examples(nlp)
     optimizer = nlp.initialize(get_examples=lambda: examples[:1])  # LOC only
+    nlp.update(examples[1:], sgd=optimizer)
+    assert nlp.get_pipe("spanbert_ner").labels == ("LOC", "ORG", "PER")
+
+
+def test_get_loss_names_a_label_unknown_to_the_component(tiny_bert: Path) -> None:
+    nlp = make_nlp(tiny_bert)
+    examples = flat_examples(nlp)
+    nlp.initialize(get_examples=lambda: examples[:1])  # LOC only
+    ner = nlp.get_pipe("spanbert_ner")
+    candidates, scores = ner.predict([eg.predicted for eg in examples[1:]])
     with pytest.raises(ValueError, match="label 'PER', unknown to this component"):
-        nlp.update(examples[1:], sgd=optimizer)
+        ner.get_loss(examples[1:], (candidates, scores))
 
 
 def test_gold_span_wider_than_max_width_is_counted(tiny_bert: Path) -> None:

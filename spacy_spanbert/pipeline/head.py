@@ -13,6 +13,7 @@ from thinc.api import Model, Optimizer, set_dropout_rate
 from thinc.layers.resizable import resize_linear_weighted
 from thinc.types import Floats2d
 
+from ..confidence import label_thresholds
 from .learn_rate import finish_update_scaled
 
 # Every head's default tok2vec: a listener to the shared `transformer` component, one vector
@@ -37,6 +38,9 @@ class LabelledHead(TrainablePipe):
     """
 
     extra_outputs = 0
+    # what the component learns and saves in its cfg; every other cfg entry is a setting of
+    # the pipeline's config (the one source of settings: loading keeps the config's values)
+    learned_cfg: Tuple[str, ...] = ("labels",)
 
     @property
     def labels(self) -> Tuple[str, ...]:
@@ -61,6 +65,25 @@ class LabelledHead(TrainablePipe):
         self.vocab.strings.add(label)
         self._resize_output()
         return 1
+
+    def from_disk(self, path: Any, *, exclude: Iterable[str] = tuple()) -> "LabelledHead":
+        settings = self._config_settings()
+        super().from_disk(path, exclude=exclude)
+        self.cfg.update(settings)
+        return self
+
+    def from_bytes(self, bytes_data: bytes, *, exclude: Iterable[str] = tuple()) -> "LabelledHead":
+        settings = self._config_settings()
+        super().from_bytes(bytes_data, exclude=exclude)
+        self.cfg.update(settings)
+        return self
+
+    def _config_settings(self) -> Dict[str, Any]:
+        return {k: v for k, v in self.cfg.items() if k not in self.learned_cfg}
+
+    def label_thresholds(self) -> numpy.ndarray:
+        """(n_labels,) each label's threshold: ``thresholds[label]``, else ``threshold``."""
+        return label_thresholds(self.labels, self.cfg["thresholds"], float(self.cfg["threshold"]))
 
     def gold_labels(self, examples: List[Example]) -> Iterable[str]:
         """The labels the examples' gold annotations use."""

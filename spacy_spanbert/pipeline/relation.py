@@ -27,6 +27,7 @@ from spacy.vocab import Vocab
 from thinc.api import Config, Model
 from thinc.types import Floats2d, Ints2d, Ragged
 
+from ..confidence import scaled_sigmoid
 from ..pair_decisions import (
     DECISIONS,
     RowKey,
@@ -63,6 +64,8 @@ PairKey = Tuple[int, int, int, int]
         "spans_key": None,
         "max_distance": 100,
         "threshold": 0.5,
+        "thresholds": {},
+        "temperature": 1.0,
         "decision": "multilabel",
         "learn_rate_scale": 10.0,
         "scorer": {"@scorers": "spacy_spanbert.relation_scorer.v1"},
@@ -81,6 +84,8 @@ def make_relation_extractor(
     spans_key: Optional[str],
     max_distance: int,
     threshold: float,
+    thresholds: Dict[str, float],
+    temperature: float,
     decision: str,
     learn_rate_scale: float,
     scorer: Optional[Callable],
@@ -92,6 +97,9 @@ def make_relation_extractor(
     max_distance: the largest number of tokens between two entities of a candidate pair
         (caps the n^2 pairs of long docs).
     threshold: minimum probability for a relation to be stored.
+    thresholds: per-label minimum probabilities (``python -m spacy_spanbert tune`` writes
+        them); labels not listed use ``threshold``.
+    temperature: the relation scores' logits are divided by it (calibration; 1.0: as trained).
     decision: "multilabel" (a sigmoid per label), "directed" (a softmax per ordered pair) or
         "pair" (a softmax per unordered pair over both directions).
     learn_rate_scale: multiplies the learning rate for this component's own weights.
@@ -104,6 +112,8 @@ def make_relation_extractor(
         spans_key=spans_key,
         max_distance=max_distance,
         threshold=threshold,
+        thresholds=thresholds,
+        temperature=temperature,
         decision=decision,
         learn_rate_scale=learn_rate_scale,
         scorer=scorer,
@@ -112,6 +122,8 @@ def make_relation_extractor(
 
 class RelationExtractor(LabelledHead):
     """Classify directed pairs of entity spans into relation labels (or none)."""
+
+    learned_cfg = ("labels", "entity_labels")
 
     def __init__(
         self,
@@ -122,6 +134,8 @@ class RelationExtractor(LabelledHead):
         spans_key: Optional[str] = None,
         max_distance: int = 100,
         threshold: float = 0.5,
+        thresholds: Optional[Dict[str, float]] = None,
+        temperature: float = 1.0,
         decision: str = "multilabel",
         learn_rate_scale: float = 10.0,
         scorer: Optional[Callable] = None,
@@ -140,6 +154,8 @@ class RelationExtractor(LabelledHead):
             "spans_key": spans_key,
             "max_distance": max_distance,
             "threshold": threshold,
+            "thresholds": dict(thresholds or {}),
+            "temperature": temperature,
             "decision": decision,
             "learn_rate_scale": learn_rate_scale,
         }
@@ -172,17 +188,20 @@ class RelationExtractor(LabelledHead):
         """Store the relations decided (see ``decision``) in ``doc._.relations``."""
         pairs, scores = pairs_scores
         probs = self.model.ops.to_numpy(scores)
-        threshold = float(self.cfg["threshold"])
+        temperature = float(self.cfg["temperature"])
+        thresholds = self.label_thresholds()
         rows = [(i, head, tail) for i, doc_pairs in enumerate(pairs) for head, tail in doc_pairs]
         if self.cfg["decision"] == "multilabel":
+            probs = scaled_sigmoid(probs, temperature)
             kept = [
                 (row, int(col), float(probs[row, col]))
                 for row in range(len(rows))
-                for col in numpy.flatnonzero(probs[row] >= threshold)
+                for col in numpy.flatnonzero(probs[row] >= thresholds)
             ]
         else:
-            groups = decision_groups(_row_keys(pairs), self.cfg["decision"])
-            kept = softmax_decisions(logits_from_probs(probs), groups, threshold)
+            groups = decision_groups(row_keys(pairs), self.cfg["decision"])
+            logits = logits_from_probs(probs) / temperature
+            kept = softmax_decisions(logits, groups, thresholds)
         per_doc: List[List[Relation]] = [[] for _ in pairs]
         for row, col, score in sorted(kept):
             i, head, tail = rows[row]
@@ -227,7 +246,7 @@ class RelationExtractor(LabelledHead):
             offset += len(doc_pairs)
         ops = self.model.ops
         if self.cfg["decision"] != "multilabel":
-            groups = decision_groups(_row_keys(pairs), self.cfg["decision"])
+            groups = decision_groups(row_keys(pairs), self.cfg["decision"])
             targets = [_group_target(target, rows) for rows in groups]
             logits = logits_from_probs(ops.to_numpy(scores))
             loss, d_logits = softmax_loss(logits, groups, targets)
@@ -332,7 +351,8 @@ class RelationExtractor(LabelledHead):
         return gold
 
 
-def _row_keys(pairs: List[List[Tuple[Span, Span]]]) -> List[RowKey]:
+def row_keys(pairs: List[List[Tuple[Span, Span]]]) -> List[RowKey]:
+    """(doc index, head start, head end, tail start, tail end) of each candidate row."""
     return [
         (i, head.start, head.end, tail.start, tail.end)
         for i, doc_pairs in enumerate(pairs)

@@ -23,6 +23,7 @@ from spacy.vocab import Vocab
 from thinc.api import Config, Model, NumpyOps
 from thinc.types import Floats2d, Ints1d, Ints2d, Ragged
 
+from ..confidence import scaled_softmax
 from ..decoding import ScoredSpans, non_overlapping, spans_above_threshold
 from ..joint import initialize_doc_cats
 from .head import SHARED_ENCODER_LISTENER, LabelledHead
@@ -53,6 +54,8 @@ DEFAULT_SPANS_KEY = "sc"
         "suggester": {"@misc": "spacy.ngram_range_suggester.v1", "min_size": 1, "max_size": 8},
         "spans_key": DEFAULT_SPANS_KEY,
         "threshold": 0.5,
+        "thresholds": {},
+        "temperature": 1.0,
         "learn_rate_scale": 10.0,
         "scorer": {"@scorers": "spacy_spanbert.span_ner_scorer.v2"},
     },
@@ -70,6 +73,8 @@ def make_span_ner(
     suggester: Suggester,
     spans_key: str,
     threshold: float,
+    thresholds: Dict[str, float],
+    temperature: float,
     learn_rate_scale: float,
     scorer: Optional[Callable],
 ) -> "SpanNER":
@@ -79,6 +84,9 @@ def make_span_ner(
     suggester: proposes candidate spans; its max size is the widest span that can be found.
     spans_key: the ``doc.spans`` key for nested spans (read for gold, written at inference).
     threshold: minimum probability of a span's best label for the span to be kept.
+    thresholds: per-label minimum probabilities (``python -m spacy_spanbert tune`` writes
+        them); labels not listed use ``threshold``.
+    temperature: the span scores' logits are divided by it (calibration; 1.0: as trained).
     learn_rate_scale: multiplies the optimizer's learning rate for this component's own
         (freshly initialized) weights; the shared encoder is updated by the transformer
         component at the base rate. Heads need larger steps than a pretrained encoder.
@@ -91,6 +99,8 @@ def make_span_ner(
         name=name,
         spans_key=spans_key,
         threshold=threshold,
+        thresholds=thresholds,
+        temperature=temperature,
         learn_rate_scale=learn_rate_scale,
         scorer=scorer,
     )
@@ -110,6 +120,8 @@ class SpanNER(LabelledHead):
         *,
         spans_key: str = DEFAULT_SPANS_KEY,
         threshold: float = 0.5,
+        thresholds: Optional[Dict[str, float]] = None,
+        temperature: float = 1.0,
         learn_rate_scale: float = 10.0,
         scorer: Optional[Callable] = None,
     ) -> None:
@@ -122,6 +134,8 @@ class SpanNER(LabelledHead):
             "labels": [],
             "spans_key": spans_key,
             "threshold": threshold,
+            "thresholds": dict(thresholds or {}),
+            "temperature": temperature,
             "learn_rate_scale": learn_rate_scale,
         }
 
@@ -142,13 +156,14 @@ class SpanNER(LabelledHead):
     def set_annotations(
         self, docs: Iterable[Doc], candidates_scores: Tuple[Ragged, Floats2d]
     ) -> None:
-        """Write ``doc.spans[key]`` (every span above threshold) and ``doc.ents`` (flat)."""
+        """Write ``doc.spans[key]`` (every span whose best label reaches that label's
+        threshold, with its calibrated score) and ``doc.ents`` (the flat subset)."""
         candidates, scores = candidates_scores
         ops = self.model.ops
         lengths = ops.to_numpy(candidates.lengths)
         bounds = ops.to_numpy(candidates.dataXd).reshape((-1, 2))
-        probs = ops.to_numpy(scores)
-        threshold = float(self.cfg["threshold"])
+        probs = scaled_softmax(ops.to_numpy(scores), float(self.cfg["temperature"]))
+        threshold = self.label_thresholds()
         offset = 0
         for doc, n in zip(docs, lengths):
             kept = spans_above_threshold(
