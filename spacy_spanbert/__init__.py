@@ -4,7 +4,14 @@ Importing the package registers the factories, architectures and scorers; spaCy 
 finds them through the package's entry points, so no import is needed in user code.
 """
 
-from . import architectures, fork_safety, given_entities, joint, scoring  # noqa: F401
+from . import (  # noqa: F401  (registration)
+    architectures,
+    fork_safety,
+    given_entities,
+    joint,
+    scoring,
+    suggesters,
+)
 from .encoders import EncoderError, load_encoder, load_local_encoder
 from .pipeline.relation import RelationExtractor, make_relation_extractor
 from .pipeline.span_ner import SpanNER, make_span_ner

@@ -257,3 +257,14 @@ def test_gold_spans_not_aligned_to_tokens_are_counted(tiny_bert: Path) -> None:
     examples = [Example(predicted, reference)] + flat_examples(nlp)
     with pytest.warns(UserWarning, match="1 gold spans in the training data don't align"):
         nlp.initialize(get_examples=lambda: examples)
+
+
+def test_write_ents_off_leaves_doc_ents_alone(flat_nlp: Language) -> None:
+    text = FLAT_DATA[1][0]
+    ner = flat_nlp.get_pipe("spanbert_ner")
+    ner.cfg["write_ents"] = False
+    try:
+        doc = flat_nlp(text)
+    finally:
+        ner.cfg["write_ents"] = True
+    assert len(doc.spans[SPANS_KEY]) == 3 and doc.ents == ()

@@ -51,11 +51,16 @@ DEFAULT_SPANS_KEY = "sc"
     assigns=["doc.ents", "doc.spans"],
     default_config={
         "model": DEFAULT_SPAN_NER_MODEL,
-        "suggester": {"@misc": "spacy.ngram_range_suggester.v1", "min_size": 1, "max_size": 8},
+        "suggester": {
+            "@misc": "spacy_spanbert.ngram_range_suggester.v1",
+            "min_size": 1,
+            "max_size": 8,
+        },
         "spans_key": DEFAULT_SPANS_KEY,
         "threshold": 0.5,
         "thresholds": {},
         "temperature": 1.0,
+        "write_ents": True,
         "learn_rate_scale": 10.0,
         "scorer": {"@scorers": "spacy_spanbert.span_ner_scorer.v2"},
     },
@@ -75,6 +80,7 @@ def make_span_ner(
     threshold: float,
     thresholds: Dict[str, float],
     temperature: float,
+    write_ents: bool,
     learn_rate_scale: float,
     scorer: Optional[Callable],
 ) -> "SpanNER":
@@ -87,6 +93,7 @@ def make_span_ner(
     thresholds: per-label minimum probabilities (``python -m spacy_spanbert tune`` writes
         them); labels not listed use ``threshold``.
     temperature: the span scores' logits are divided by it (calibration; 1.0: as trained).
+    write_ents: also write the flat ``doc.ents`` (off: only ``doc.spans[spans_key]``).
     learn_rate_scale: multiplies the optimizer's learning rate for this component's own
         (freshly initialized) weights; the shared encoder is updated by the transformer
         component at the base rate. Heads need larger steps than a pretrained encoder.
@@ -101,6 +108,7 @@ def make_span_ner(
         threshold=threshold,
         thresholds=thresholds,
         temperature=temperature,
+        write_ents=write_ents,
         learn_rate_scale=learn_rate_scale,
         scorer=scorer,
     )
@@ -122,6 +130,7 @@ class SpanNER(LabelledHead):
         threshold: float = 0.5,
         thresholds: Optional[Dict[str, float]] = None,
         temperature: float = 1.0,
+        write_ents: bool = True,
         learn_rate_scale: float = 10.0,
         scorer: Optional[Callable] = None,
     ) -> None:
@@ -136,6 +145,7 @@ class SpanNER(LabelledHead):
             "threshold": threshold,
             "thresholds": dict(thresholds or {}),
             "temperature": temperature,
+            "write_ents": write_ents,
             "learn_rate_scale": learn_rate_scale,
         }
 
@@ -164,6 +174,7 @@ class SpanNER(LabelledHead):
         bounds = ops.to_numpy(candidates.dataXd).reshape((-1, 2))
         probs = scaled_softmax(ops.to_numpy(scores), float(self.cfg["temperature"]))
         threshold = self.label_thresholds()
+        write_ents = bool(self.cfg["write_ents"])
         offset = 0
         for doc, n in zip(docs, lengths):
             kept = spans_above_threshold(
@@ -173,7 +184,8 @@ class SpanNER(LabelledHead):
             group = SpanGroup(doc, name=self.key, spans=self._to_spans(doc, kept))
             group.attrs["scores"] = kept.scores
             doc.spans[self.key] = group
-            doc.ents = self._to_spans(doc, non_overlapping(kept))
+            if write_ents:
+                doc.ents = self._to_spans(doc, non_overlapping(kept))
 
     def gold_labels(self, examples: List[Example]) -> List[str]:
         return [span.label_ for eg in examples for span in self._reference_spans(eg)]
