@@ -269,6 +269,9 @@ def pretrain_cli(
     learning_rate: float = typer.Option(1e-4, help="Peak learning rate (linear decay)"),
     grad_accum: int = typer.Option(1, help="Gradient accumulation steps"),
     sbo_weight: float = typer.Option(1.0, help="Weight of the SBO loss beside the MLM loss"),
+    objective: str = typer.Option(
+        "span", help="span: span masking + SBO (SpanBERT); mlm: whole-word masking, no SBO"
+    ),
     bf16: bool = typer.Option(False, help="bf16 mixed precision"),
     fp16: bool = typer.Option(False, help="fp16 mixed precision (GPU)"),
     save_steps: int = typer.Option(500, help="Checkpoint every N steps (in OUTPUT/checkpoints)"),
@@ -289,6 +292,7 @@ def pretrain_cli(
         learning_rate=learning_rate,
         gradient_accumulation_steps=grad_accum,
         sbo_weight=sbo_weight,
+        objective=objective,
         bf16=bf16,
         fp16=fp16,
         save_steps=save_steps,

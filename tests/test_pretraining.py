@@ -19,6 +19,7 @@ from spacy_spanbert.pretraining import (
     sbo_targets,
 )
 from spacy_spanbert.pretraining.masking import _runs
+from spacy_spanbert.pretraining.train import words_tokenizer
 
 from .util import WORDS, transformer_config
 
@@ -162,3 +163,64 @@ def test_pretraining_loss_falls_and_checkpoint_loads_in_spacy(
     # cased SpanBERT-layout vocabulary stays cased through pretraining
     assert nlp.get_pipe("transformer").model.tokenizer.tokenize("Paris") == ["Paris"]
     assert nlp("Anna Smith works in Paris .")._.trf_data is not None
+
+
+@pytest.mark.parametrize("family", ["bert-cased", "roberta", "xlm-roberta"])
+def test_mlm_and_sbo_at_labelled_positions_equal_the_dense_losses(
+    tmp_path: Path, family: str
+) -> None:
+    from transformers import AutoTokenizer
+
+    from .tokenizer_families import write_family
+
+    directory = write_family(tmp_path, family, "both")
+    tokenizer = words_tokenizer(AutoTokenizer.from_pretrained(str(directory)))
+    masked_lm = AutoModelForMaskedLM.from_pretrained(str(directory))
+    model = SpanBertForPreTraining(masked_lm).eval()
+    blocks = TokenBlocks(random_texts(400, seed=1), tokenizer, max_length=48)
+    batch = SpanMaskingCollator(tokenizer, seed=0)([blocks[i] for i in range(4)])
+    with torch.no_grad():
+        sparse = model(**batch)
+        dense = masked_lm(
+            input_ids=batch["input_ids"],
+            attention_mask=batch["attention_mask"],
+            labels=batch["labels"],
+            output_hidden_states=True,
+        )
+        hidden = dense.hidden_states[-1]
+        sbo_logits = model.sbo(hidden, batch["sbo_left"], batch["sbo_right"], batch["sbo_position"])
+        sbo_dense = torch.nn.functional.cross_entropy(
+            sbo_logits, batch["labels"][batch["sbo_position"] >= 0]
+        )
+    assert float(sparse["mlm_loss"]) == pytest.approx(float(dense.loss), rel=1e-5)
+    assert float(sparse["sbo_loss"]) == pytest.approx(float(sbo_dense), rel=1e-5)
+
+
+def test_a_family_without_one_mlm_head_is_refused(tmp_path: Path) -> None:
+    from .tokenizer_families import write_family
+
+    directory = write_family(tmp_path, "electra", "both")
+    with pytest.raises(ValueError, match="has neither"):
+        SpanBertForPreTraining(AutoModelForMaskedLM.from_pretrained(str(directory)))
+
+
+def test_mlm_objective_masks_single_words_without_sbo(tiny_bert: Path, tmp_path: Path) -> None:
+    settings = PretrainingSettings(
+        max_steps=2, batch_size=4, max_length=32, logging_steps=1, objective="mlm"
+    )
+    summary = pretrain(tiny_bert, random_texts(400), tmp_path / "out", settings=settings)
+    assert summary["tokens_per_second"] > 0
+    collator = SpanMaskingCollator(
+        BertTokenizerFast.from_pretrained(str(tiny_bert)), seed=0, max_span_words=1
+    )
+    block = TokenBlocks(random_texts(400), collator.tokenizer, max_length=64)[0]
+    _, labels, spans = collator.mask(numpy.array(block["input_ids"]), block["word_ids"])
+    word_ids = block["word_ids"]
+    # every masked stretch is whole words, and the masked words are single draws
+    assert (labels != -100).sum() > 0
+    for first, last in spans:
+        assert word_ids[first - 1] != word_ids[first] and word_ids[last] != word_ids[last + 1]
+    with pytest.raises(ValueError, match="objective 'sbo'"):
+        pretrain(
+            tiny_bert, ["a b c"], tmp_path / "x", settings=PretrainingSettings(objective="sbo")
+        )

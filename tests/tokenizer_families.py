@@ -25,7 +25,8 @@ def write_family(directory: Path, family: str, layout: str) -> Path:
         extra.update(
             relative_attention=True, position_biased_input=False, max_relative_positions=-1
         )
-    config = getattr(transformers, config_cls)(vocab_size=len(tokenizer), **size, **extra)
+    n_vocab = max(len(tokenizer), max(tokenizer.get_vocab().values()) + 1)
+    config = getattr(transformers, config_cls)(vocab_size=n_vocab, **size, **extra)
     torch.manual_seed(0)
     getattr(transformers, model_cls)(config).save_pretrained(str(directory))
     tokenizer.save_pretrained(str(directory))

@@ -5,6 +5,9 @@ span, ``x_{s-1}`` and ``x_{e+1}``, plus a relative-position embedding (size 200)
 Linear(2H + 200 -> H), GeLU, LayerNorm, Linear(H -> H), GeLU, LayerNorm, then an output
 projection tied to the input word embeddings (with its own bias). The loss is the MLM mean
 plus ``sbo_weight`` x the SBO mean; there is no next-sentence prediction.
+
+Both heads run only at the positions that carry a label (15% of them), not at every position:
+the vocabulary projection is the costliest part of a small encoder's step.
 """
 
 from pathlib import Path
@@ -56,14 +59,33 @@ class SpanBoundaryHead(nn.Module):
         return self.mlp(features) @ self.word_embeddings.weight.T + self.bias
 
 
+# the masked-LM head's attribute in each family's *ForMaskedLM: BERT, DeBERTa (cls);
+# RoBERTa, XLM-R (lm_head)
+MLM_HEADS = ("cls", "lm_head")
+
+
+def mlm_head(masked_lm: PreTrainedModel) -> nn.Module:
+    """The module that maps encoder outputs to vocabulary logits."""
+    for name in MLM_HEADS:
+        head = getattr(masked_lm, name, None)
+        if isinstance(head, nn.Module):
+            return head
+    raise ValueError(
+        f"Pretraining supports masked-LM models whose head is one module named "
+        f"{' or '.join(MLM_HEADS)} (BERT, RoBERTa, XLM-R, DeBERTa); "
+        f"{type(masked_lm).__name__} has neither."
+    )
+
+
 class SpanBertForPreTraining(nn.Module):
-    """A BERT masked-LM model (encoder + MLM head) with an SBO head beside the MLM head."""
+    """A masked-LM model (encoder + MLM head) with an SBO head beside the MLM head."""
 
     def __init__(
         self, masked_lm: PreTrainedModel, *, sbo_weight: float = 1.0, max_sbo_targets: int = 15
     ):
         super().__init__()
         self.masked_lm = masked_lm
+        self.mlm_head = mlm_head(masked_lm)
         config = masked_lm.config
         self.sbo = SpanBoundaryHead(
             cast(nn.Embedding, masked_lm.get_input_embeddings()),
@@ -82,21 +104,17 @@ class SpanBertForPreTraining(nn.Module):
         sbo_right: torch.Tensor,
         sbo_position: torch.Tensor,
     ) -> Dict[str, torch.Tensor]:
-        output = self.masked_lm(
-            input_ids=input_ids,
-            attention_mask=attention_mask,
-            labels=labels,
-            output_hidden_states=True,
-        )
-        hidden = output.hidden_states[-1]
-        sbo_logits = self.sbo(hidden, sbo_left, sbo_right, sbo_position)
-        sbo_labels = labels[sbo_position >= 0]
-        if sbo_labels.numel():
-            sbo_loss = nn.functional.cross_entropy(sbo_logits, sbo_labels)
-        else:
-            sbo_loss = hidden.sum() * 0.0
-        loss = output.loss + self.sbo_weight * sbo_loss
-        return {"loss": loss, "mlm_loss": output.loss.detach(), "sbo_loss": sbo_loss.detach()}
+        hidden = self.masked_lm.base_model(
+            input_ids=input_ids, attention_mask=attention_mask
+        ).last_hidden_state
+        labelled = labels != -100
+        mlm_loss = _cross_entropy(self.mlm_head(hidden[labelled]), labels[labelled], hidden)
+        sbo_loss = hidden.sum() * 0.0
+        if self.sbo_weight:
+            sbo_logits = self.sbo(hidden, sbo_left, sbo_right, sbo_position)
+            sbo_loss = _cross_entropy(sbo_logits, labels[sbo_position >= 0], hidden)
+        loss = mlm_loss + self.sbo_weight * sbo_loss
+        return {"loss": loss, "mlm_loss": mlm_loss.detach(), "sbo_loss": sbo_loss.detach()}
 
     def save_pretrained(self, directory: Union[str, Path]) -> None:
         """A Hugging Face checkpoint (encoder + MLM head) plus ``sbo_head.bin``."""
@@ -113,6 +131,15 @@ class SpanBertForPreTraining(nn.Module):
             return False
         self.sbo.load_state_dict(torch.load(path, map_location="cpu"), strict=False)
         return True
+
+
+def _cross_entropy(
+    logits: torch.Tensor, labels: torch.Tensor, hidden: torch.Tensor
+) -> torch.Tensor:
+    """Mean cross-entropy; 0 (still in the graph) when no position carries a label."""
+    if labels.numel():
+        return nn.functional.cross_entropy(logits, labels)
+    return hidden.sum() * 0.0
 
 
 def mlm_head_present(directory: Optional[Union[str, Path]]) -> bool:

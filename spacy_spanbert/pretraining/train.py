@@ -14,11 +14,21 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
 
 from torch.utils.data import Dataset
-from transformers import AutoModelForMaskedLM, PreTrainedTokenizerBase, Trainer, TrainingArguments
+from transformers import (
+    AutoModelForMaskedLM,
+    AutoTokenizer,
+    PreTrainedTokenizerBase,
+    Trainer,
+    TrainingArguments,
+)
 
 from ..encoders import load_encoder, resolve_checkpoint
 from .masking import Example, SpanMaskingCollator
 from .sbo import SpanBertForPreTraining, mlm_head_present
+
+# span: span masking + SBO (SpanBERT); mlm: whole-word masking with the same budget, share
+# and 80/10/10 split (the span masking collator with one-word spans), no SBO
+OBJECTIVES = ("span", "mlm")
 
 
 @dataclass
@@ -33,6 +43,7 @@ class PretrainingSettings:
     weight_decay: float = 0.01
     gradient_accumulation_steps: int = 1
     sbo_weight: float = 1.0
+    objective: str = "span"
     bf16: bool = False
     fp16: bool = False
     save_steps: int = 500
@@ -91,6 +102,14 @@ class TokenBlocks(Dataset):
         return sum(len(block["input_ids"]) for block in self.blocks)
 
 
+def words_tokenizer(tokenizer: PreTrainedTokenizerBase) -> PreTrainedTokenizerBase:
+    """The tokenizer, able to take text already split into words: byte-level BPE tokenizers
+    (RoBERTa) need ``add_prefix_space`` for that. The same vocabulary either way."""
+    if getattr(tokenizer, "add_prefix_space", None) is False:
+        return AutoTokenizer.from_pretrained(tokenizer.name_or_path, add_prefix_space=True)
+    return tokenizer
+
+
 def pretrain(
     base: Union[str, Path],
     texts: Iterable[str],
@@ -108,15 +127,24 @@ def pretrain(
     loaded from ``base`` or initialized.
     """
     settings = settings or PretrainingSettings()
+    if settings.objective not in OBJECTIVES:
+        raise ValueError(
+            f"objective '{settings.objective}': expected one of {', '.join(OBJECTIVES)}"
+        )
     output = Path(output)
     hf = load_encoder(base, tokenizer=tokenizer_path, model_cls=AutoModelForMaskedLM)
     base_dir = resolve_checkpoint(base, "base checkpoint", "BASE")
-    model = SpanBertForPreTraining(hf.transformer, sbo_weight=settings.sbo_weight)
+    mlm_only = settings.objective == "mlm"
+    model = SpanBertForPreTraining(
+        hf.transformer, sbo_weight=0.0 if mlm_only else settings.sbo_weight
+    )
     sbo_loaded = model.load_sbo_head(base_dir)
-    blocks = TokenBlocks(texts, hf.tokenizer, settings.max_length)
+    tokenizer = words_tokenizer(hf.tokenizer)
+    blocks = TokenBlocks(texts, tokenizer, settings.max_length)
     if not len(blocks):
         raise ValueError("No text to pretrain on: every document was empty.")
-    collator = SpanMaskingCollator(hf.tokenizer, seed=settings.seed, **(collator_options or {}))
+    options = {**({"max_span_words": 1} if mlm_only else {}), **(collator_options or {})}
+    collator = SpanMaskingCollator(tokenizer, seed=settings.seed, **options)
     args = TrainingArguments(
         output_dir=str(output / "checkpoints"),
         max_steps=settings.max_steps,
