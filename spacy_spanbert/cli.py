@@ -17,6 +17,7 @@ from spacy.tokens import Doc, DocBin
 from tqdm import tqdm
 from wasabi import msg
 
+from .annotate import annotate
 from .confidence import reliability_diagram
 from .corpus import CorpusError, CorpusSummary, read_conll
 from .corpus.intent_slots import read_intent_slots
@@ -235,6 +236,50 @@ def tune_cli(
         curves = {f"{r.name} {when}": r.curves[when] for r in reports for when in r.curves}
         reliability_diagram(curves, str(plot), title=f"{model} on {dev.name}")
         msg.good(f"Wrote the reliability diagram to {plot}")
+
+
+@app.command("annotate")
+def annotate_cli(
+    model: str = typer.Argument(..., help="Trained pipeline package name or directory"),
+    input_path: Path = typer.Argument(
+        ..., exists=True, help="JSON Lines file or folder, plain text (one doc a line), Parquet"
+    ),
+    output: Path = typer.Argument(..., help="Output folder: JSON Lines shards + manifest"),
+    text_key: str = typer.Option("text", help="JSON/Parquet field holding the text"),
+    id_key: str = typer.Option("id", help="JSON/Parquet field holding the id (else file:line)"),
+    batch_size: int = typer.Option(64, help="Documents per nlp.pipe batch"),
+    shard_size: int = typer.Option(10000, help="Input records per output shard"),
+    n_process: int = typer.Option(1, help="Worker processes (CPU only)"),
+    docbin: bool = typer.Option(False, help="Also write each shard as a spaCy DocBin"),
+    gpu_id: int = typer.Option(-1, help="GPU to run on (-1: CPU)"),
+) -> None:
+    """Annotate a corpus: entities, nested spans, relations and sentence labels with
+    character offsets and scores, as JSON Lines shards that a rerun resumes."""
+    if gpu_id >= 0:
+        if n_process > 1:
+            msg.fail("--n-process runs on the CPU only", "Use one process on a GPU.", exits=1)
+        spacy.require_gpu(gpu_id)
+    nlp = spacy.load(model)
+    summary = annotate(
+        nlp,
+        input_path,
+        output,
+        text_key=text_key,
+        id_key=id_key,
+        batch_size=batch_size,
+        shard_size=shard_size,
+        n_process=n_process,
+        docbin=docbin,
+    )
+    msg.good(
+        f"Annotated {summary.documents} documents into {output} "
+        f"({summary.skipped_shards} finished shards skipped)"
+    )
+    for name, counts in (("entities", summary.entities), ("relations", summary.relations)):
+        if counts:
+            msg.table(sorted(counts.items()), header=(name, "count"), divider=True)
+    if summary.errors:
+        msg.warn(f"{summary.errors} records could not be read: see {output / 'errors.jsonl'}")
 
 
 @app.command("check-install")
