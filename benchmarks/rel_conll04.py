@@ -6,6 +6,9 @@ published figures (BERT-base cased) for context.
     python benchmarks/rel_conll04.py           # full training set (922 sentences), 800 steps
 """
 
+from pathlib import Path
+from typing import Dict, List
+
 import spacy
 from common import (
     ROOT,
@@ -18,6 +21,7 @@ from common import (
     use_device,
     write_results,
 )
+from spacy.tokens import Doc
 from thinc.api import Config
 from wasabi import msg
 
@@ -25,6 +29,19 @@ from spacy_spanbert.corpus.relations_json import read_relations_json
 
 # Eberts & Ulges 2020 (arXiv:1909.07755), CoNLL04 test, micro F1.
 SPERT = {"ents_f1": 0.8894, "rel_f1": 0.7147}
+
+
+def prepare_conll04(work: Path, n_train: int) -> Dict[str, List[Doc]]:
+    """CoNLL04's train (the first ``n_train`` sentences; 0: all), valid and test docs,
+    written to ``work``/<split>.spacy."""
+    nlp = spacy.blank("en")
+    splits = {}
+    for split in ("train", "valid", "test"):
+        path = SHARED_DATA / "conll04" / "two_are_better" / f"{split}.CoNLL04.json"
+        docs = read_relations_json(path, nlp.vocab)
+        splits[split] = docs[:n_train] if split == "train" and n_train else docs
+        save_docbin(splits[split], work / f"{split}.spacy")
+    return splits
 
 
 def main() -> None:
@@ -35,13 +52,7 @@ def main() -> None:
     n_train, steps = (300, 150) if args.quick else (0, 800)
     steps = args.steps or steps
     work = ROOT / "benchmarks" / "work" / "conll04" / mode
-    nlp = spacy.blank("en")
-    splits = {}
-    for split in ("train", "valid", "test"):
-        path = SHARED_DATA / "conll04" / "two_are_better" / f"{split}.CoNLL04.json"
-        docs = read_relations_json(path, nlp.vocab)
-        splits[split] = docs[:n_train] if split == "train" and n_train else docs
-        save_docbin(splits[split], work / f"{split}.spacy")
+    splits = prepare_conll04(work, n_train)
     config = Config().from_disk(ROOT / "configs" / "rel.cfg", interpolate=False)
     model_dir = train(
         config,

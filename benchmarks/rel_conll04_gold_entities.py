@@ -17,19 +17,16 @@ from typing import Any, Dict
 import spacy
 from common import (
     ROOT,
-    SHARED_DATA,
     benchmark_parser,
     evaluate,
-    save_docbin,
     train,
     training_overrides,
     use_device,
     write_results,
 )
+from rel_conll04 import prepare_conll04
 from thinc.api import Config
 from wasabi import msg
-
-from spacy_spanbert.corpus.relations_json import read_relations_json
 
 END_TO_END = "spanbert_ner+rel"
 
@@ -42,13 +39,7 @@ def main() -> None:
     n_train, steps = (300, 150) if args.quick else (0, 800)
     steps = args.steps or steps
     work = ROOT / "benchmarks" / "work" / "conll04" / mode
-    nlp = spacy.blank("en")
-    splits = {}
-    for split in ("train", "valid", "test"):
-        path = SHARED_DATA / "conll04" / "two_are_better" / f"{split}.CoNLL04.json"
-        docs = read_relations_json(path, nlp.vocab)
-        splits[split] = docs[:n_train] if split == "train" and n_train else docs
-        save_docbin(splits[split], work / f"{split}.spacy")
+    splits = prepare_conll04(work, n_train)
     config = Config().from_disk(ROOT / "configs" / "rel_given_entities.cfg", interpolate=False)
     overrides = training_overrides(work, steps, args.seed, dev="valid")
     model_dir = train(config, work / "spanbert_rel_gold_entities", overrides)

@@ -17,7 +17,7 @@ import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Union
+from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin
@@ -193,45 +193,30 @@ def annotate(
     }
     _check_manifest(output_dir / MANIFEST, manifest)
     summary = AnnotateSummary()
-    errors = (output_dir / ERRORS).open("w", encoding="utf8")
     shard: List[Record] = []
     index = 0
-    with errors, tqdm(desc="Annotating", unit="doc") as progress:
+    with (
+        (output_dir / ERRORS).open("w", encoding="utf8") as errors,
+        tqdm(desc="Annotating", unit="doc") as progress,
+    ):
+
+        def flush() -> None:
+            settings = (batch_size, n_process, docbin, spans_key)
+            _write_shard(
+                nlp, shard, output_dir / f"shard-{index:05d}.jsonl", settings, summary, progress
+            )
+
         for record in read_records(input_path, text_key=text_key, id_key=id_key):
             if record.error:
-                errors.write(
-                    json.dumps({"source": record.source, "id": record.id, "error": record.error})
-                    + "\n"
-                )
+                line = {"source": record.source, "id": record.id, "error": record.error}
+                errors.write(json.dumps(line) + "\n")
                 summary.errors += 1
             shard.append(record)
             if len(shard) == shard_size:
-                _write_shard(
-                    nlp,
-                    shard,
-                    output_dir,
-                    index,
-                    batch_size,
-                    n_process,
-                    docbin,
-                    spans_key,
-                    summary,
-                    progress,
-                )
+                flush()
                 shard, index = [], index + 1
         if shard:
-            _write_shard(
-                nlp,
-                shard,
-                output_dir,
-                index,
-                batch_size,
-                n_process,
-                docbin,
-                spans_key,
-                summary,
-                progress,
-            )
+            flush()
     return summary
 
 
@@ -251,16 +236,14 @@ def _check_manifest(path: Path, manifest: Dict[str, Any]) -> None:
 def _write_shard(
     nlp: Language,
     records: List[Record],
-    output_dir: Path,
-    index: int,
-    batch_size: int,
-    n_process: int,
-    docbin: bool,
-    spans_key: str,
+    path: Path,
+    settings: Tuple[int, int, bool, str],
     summary: AnnotateSummary,
     progress: tqdm,
 ) -> None:
-    path = output_dir / f"shard-{index:05d}.jsonl"
+    """Annotate one shard's readable records into ``path`` (written whole, or not at all);
+    a shard already there is skipped. settings: batch size, processes, DocBin, spans key."""
+    batch_size, n_process, docbin, spans_key = settings
     if path.exists():
         summary.skipped_shards += 1
         progress.update(len(records))

@@ -1,6 +1,7 @@
 """Errors that name the file, the line (or record) and what was expected; strict line reading."""
 
 import gzip
+import json
 from pathlib import Path
 from typing import IO, Iterator, Optional, Tuple, Union, cast
 
@@ -64,6 +65,17 @@ def read_text(path: Union[str, Path]) -> str:
     except UnicodeDecodeError as err:
         line = data.count(b"\n", 0, err.start) + 1
         raise CorpusError(path, line, "UTF-8 text", f"byte {data[err.start]:#x}") from err
+
+
+def read_json_list(path: Union[str, Path]) -> list:
+    """A user's JSON file holding one list of records."""
+    try:
+        records = json.loads(read_text(path))
+    except json.JSONDecodeError as err:
+        raise CorpusError(path, err.lineno, f"a JSON list of records ({err.msg})") from err
+    if not isinstance(records, list):
+        raise CorpusError(path, 0, "a JSON list of records", type(records).__name__)
+    return records
 
 
 def read_lines(path: Union[str, Path]) -> Iterator[Tuple[int, str]]:

@@ -20,7 +20,7 @@ from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
 
 from ..relations import Relation, set_relations
-from .errors import CorpusError, read_text
+from .errors import CorpusError, read_json_list
 from .summary import CorpusSummary
 
 
@@ -34,12 +34,7 @@ def read_relations_json(
     """Read a relation JSON file; one Doc per record."""
     path = Path(path)
     summary = summary if summary is not None else CorpusSummary(str(path))
-    try:
-        records = json.loads(read_text(path))
-    except json.JSONDecodeError as err:
-        raise CorpusError(path, err.lineno, f"a JSON list of records ({err.msg})") from err
-    if not isinstance(records, list):
-        raise CorpusError(path, 1, "a JSON list of records", type(records).__name__)
+    records = read_json_list(path)
     return [
         _make_doc(vocab, path, i, record, spans_key, summary) for i, record in enumerate(records)
     ]

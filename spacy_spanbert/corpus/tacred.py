@@ -7,7 +7,6 @@ the subject to the object, and ``no_relation`` is none (counted in the summary).
 the record.
 """
 
-import json
 from pathlib import Path
 from typing import Any, List, Optional, Union
 
@@ -15,7 +14,7 @@ from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
 
 from ..relations import Relation, set_relations
-from .errors import CorpusError, read_text
+from .errors import CorpusError, read_json_list
 from .summary import CorpusSummary
 
 NO_RELATION = "no_relation"
@@ -28,12 +27,7 @@ def read_tacred(
     """Read a TACRED JSON file; one Doc per record, its id in ``doc.user_data``."""
     path = Path(path)
     summary = summary if summary is not None else CorpusSummary(str(path))
-    try:
-        records = json.loads(read_text(path))
-    except json.JSONDecodeError as err:
-        raise CorpusError(path, err.lineno, f"a JSON list of records ({err.msg})") from err
-    if not isinstance(records, list):
-        raise CorpusError(path, 0, "a JSON list of records", type(records).__name__)
+    records = read_json_list(path)
     docs = []
     no_relation = 0
     for index, record in enumerate(records):
