@@ -31,7 +31,7 @@ def scaled_sigmoid(probs: numpy.ndarray, temperature: float) -> numpy.ndarray:
         return probs
     clipped = numpy.clip(probs, 1e-7, 1 - 1e-7)
     logits = (numpy.log(clipped) - numpy.log1p(-clipped)) / temperature
-    return 1.0 / (1.0 + numpy.exp(-logits))
+    return numpy.exp(-numpy.logaddexp(0.0, -logits))
 
 
 def fit_temperature(nll: Callable[[float], float], iterations: int = 60) -> float:

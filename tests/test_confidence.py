@@ -123,3 +123,22 @@ def test_bad_target_is_one_line(trained: Path, tmp_path: Path) -> None:
     args = ["tune", str(trained / "model"), str(trained / "dev.spacy"), str(tmp_path / "t")]
     result = CliRunner().invoke(app, [*args, "--target", "recall=0.9"])
     assert result.exit_code == 1 and "expected f1 or precision=P" in result.output
+
+
+@pytest.mark.parametrize("decision", ["multilabel", "pair"])
+def test_tune_relations_over_predicted_and_given_entities(decision: str) -> None:
+    from spacy_spanbert.tune import tune
+
+    from .test_compat import FIXTURES
+    from .test_relation import make_examples
+
+    config = {"components": {"spanbert_rel": {"decision": decision}}}
+    nlp = spacy.load(FIXTURES / "pipeline-0.2.0" / "model", config=config)
+    gold = [eg.reference for eg in make_examples(nlp)]
+    for given in (False, True):
+        reports = tune(nlp, gold, min_support=1, given_entities=given)
+        assert [r.name for r in reports] == ["spanbert_ner", "spanbert_rel"]
+        rel = reports[1]
+        assert set(rel.labels) == set(nlp.get_pipe("spanbert_rel").labels)
+        assert 0.0 <= rel.ece_after <= 1.0 and rel.temperature > 0
+        assert nlp.get_pipe_config("spanbert_rel")["thresholds"].keys() == rel.labels.keys()
