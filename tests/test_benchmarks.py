@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from common import with_system  # benchmarks/ (pytest's pythonpath)
 from joint_intent_slots import flat_settings
 from thinc.api import Config
@@ -38,3 +39,36 @@ def test_joint_overrides_become_spacy_train_overrides() -> None:
         "components.spanbert_ner.model.use_doc_cats": "true",
         "training.annotating_components": '["transformer", "spanbert_textcat"]',
     }
+
+
+ARTICLE = """<article><articleinfo><bibliomisc>MEDLINE:1</bibliomisc></articleinfo>
+<title><sentence>A <cons sem="G#protein">p53</cons> title.</sentence></title>
+<abstract><sentence>First <cons sem="G#x"><cons sem="G#y">IL-2</cons> gene</cons>.</sentence>
+<sentence>Second.</sentence></abstract></article>"""
+LATER_COPY = """<article><articleinfo><bibliomisc>MEDLINE:1</bibliomisc></articleinfo>
+<title><sentence>Later copy.</sentence></title></article>"""
+
+
+@pytest.mark.parametrize(
+    "articles,expected",
+    [([ARTICLE], "A p53 title. First IL-2 gene. Second."), ([ARTICLE, LATER_COPY], "Later copy.")],
+)
+def test_genia_abstracts_drop_markup_and_take_the_later_copy(
+    tmp_path: Path, articles, expected: str
+) -> None:
+    from genia_abstracts import abstracts
+
+    path = tmp_path / "genia.xml"
+    path.write_text('<?xml version="1.0"?><set>' + "".join(articles) + "</set>", encoding="utf8")
+    assert abstracts(path) == {"MEDLINE:1": expected}
+
+
+def test_genia_pretraining_text_is_the_training_split_only() -> None:
+    import genia_abstracts
+
+    if not genia_abstracts.XML.exists():
+        pytest.skip("needs ../shared/data/genia")
+    texts = genia_abstracts.training_abstracts()
+    everything = genia_abstracts.abstracts(genia_abstracts.XML)
+    held_out = {everything[i] for s in ("dev", "test") for i in genia_abstracts.split_ids(s)}
+    assert len(texts) == 1601 and not held_out & set(texts)
