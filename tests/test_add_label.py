@@ -112,6 +112,7 @@ def test_bad_labels_and_models_that_cannot_grow(tiny_bert: Path) -> None:
     custom = SpanNER(nlp.vocab, Model("no_output_layer", lambda m, X, t: (X, None)), suggester)
     with pytest.raises(ValueError, match="output layer can't be resized"):
         custom.add_label("ORG")
+    assert custom.labels == ()  # nothing half-added
 
 
 def test_spacy_train_sources_a_trained_pipeline_and_adds_a_label(

@@ -61,9 +61,10 @@ class LabelledHead(TrainablePipe):
             )
         if label in self.labels:
             return 0
+        output_layer = self._resizable_output_layer()
         self.cfg["labels"].append(label)
         self.vocab.strings.add(label)
-        self._resize_output()
+        self._resize_output(output_layer)
         return 1
 
     def from_disk(self, path: Any, *, exclude: Iterable[str] = tuple()) -> "LabelledHead":
@@ -89,14 +90,18 @@ class LabelledHead(TrainablePipe):
         """The labels the examples' gold annotations use."""
         raise NotImplementedError
 
-    def _resize_output(self) -> None:
-        """Grow a trained output layer to one column per label (plus ``extra_outputs``)."""
+    def _resizable_output_layer(self) -> Model:
         old = self.model.maybe_get_ref("output_layer")
         if old is None or set(old.param_names) != {"W", "b"} or old.layers or old.ref_names:
             raise ValueError(
                 f"[{self.name}] can't add a label to this model: its output layer can't be "
                 "resized (it needs an 'output_layer' ref with parameters W and b only)."
             )
+        return old
+
+    def _resize_output(self, old: Model) -> None:
+        """Grow a trained output layer ``old`` to one column per label (plus
+        ``extra_outputs``)."""
         if old.has_param("W") is not True:  # not initialized: initialize sizes it
             return
         bias = old.get_param("b")
