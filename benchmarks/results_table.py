@@ -6,8 +6,9 @@ python benchmarks/results_table.py --joint-summary # one row per full joint run
 python benchmarks/results_table.py --write         # fill benchmarks/README.md's tables
 python benchmarks/results_table.py --check         # exit 1 if they are out of date
 
-In benchmarks/README.md, ``<!-- results: PREFIX -->`` ... ``<!-- /results -->`` holds the
-tables of the files named PREFIX*.json (``--joint-summary`` for the joint summary).
+In benchmarks/README.md, ``<!-- results: NAMES -->`` ... ``<!-- /results -->`` holds the
+tables of the files NAMES lists, comma-separated: a name ending in ``*`` is a prefix, any
+other a file's stem (``--joint-summary`` for the joint summary).
 """
 
 import contextlib
@@ -42,18 +43,22 @@ def main() -> None:
 
 
 def rendered(prefix: str) -> str:
-    """What main prints for ``prefix`` (or ``--joint-summary``), as a string."""
+    """The tables of a README block's NAMES (or ``--joint-summary``), as a string."""
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         if prefix == "--joint-summary":
             _print_joint_summary()
-        else:
-            _print_tables(prefix)
+        for name in prefix.split(","):
+            if name.endswith("*"):
+                _print_tables(name[:-1])
+            elif name != "--joint-summary":
+                _print_tables(name, exact=True)
     return out.getvalue().strip() + "\n"
 
 
-def _print_tables(prefix: str) -> None:
-    for path in sorted(RESULTS.glob(f"{prefix}*.json")):
+def _print_tables(prefix: str, exact: bool = False) -> None:
+    paths = [RESULTS / f"{prefix}.json"] if exact else sorted(RESULTS.glob(f"{prefix}*.json"))
+    for path in [p for p in paths if p.exists()]:
         result = json.loads(path.read_text())
         train = result.get("train", {})
         print(

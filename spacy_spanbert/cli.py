@@ -234,7 +234,7 @@ def tune_cli(
     msg.good(f"Wrote the tuned pipeline to {output}")
     if plot is not None:
         curves = {f"{r.name} {when}": r.curves[when] for r in reports for when in r.curves}
-        reliability_diagram(curves, str(plot), title=f"{model} on {dev.name}")
+        reliability_diagram(curves, str(plot), title=f"{Path(model).name} on {dev.name}")
         msg.good(f"Wrote the reliability diagram to {plot}")
 
 
