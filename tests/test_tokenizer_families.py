@@ -55,30 +55,21 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Language]:
     return pipelines
 
 
+def annotation(doc, head: str):
+    """What ``head`` writes, read from a doc: entities, relations, or the top cat."""
+    if head == "spanbert_ner":
+        return sorted((e.start_char, e.end_char, e.label_) for e in doc.ents)
+    if head == "spanbert_rel":
+        return rel_tuples(doc)
+    return max(doc.cats, key=lambda label: doc.cats[label])
+
+
 def predictions(nlp: Language, head: str) -> list:
-    out = []
-    for eg in examples_with_cats(nlp):
-        doc = nlp(eg.reference.text)
-        if head == "spanbert_ner":
-            out.append(sorted((e.start_char, e.end_char, e.label_) for e in doc.ents))
-        elif head == "spanbert_rel":
-            out.append(rel_tuples(doc))
-        else:
-            out.append(max(doc.cats, key=lambda label: doc.cats[label]))
-    return out
+    return [annotation(nlp(eg.reference.text), head) for eg in examples_with_cats(nlp)]
 
 
 def gold(nlp: Language, head: str) -> list:
-    out = []
-    for eg in examples_with_cats(nlp):
-        ref = eg.reference
-        if head == "spanbert_ner":
-            out.append(sorted((e.start_char, e.end_char, e.label_) for e in ref.ents))
-        elif head == "spanbert_rel":
-            out.append(rel_tuples(ref))
-        else:
-            out.append(max(ref.cats, key=lambda label: ref.cats[label]))
-    return out
+    return [annotation(eg.reference, head) for eg in examples_with_cats(nlp)]
 
 
 @pytest.mark.parametrize("head", HEADS)
