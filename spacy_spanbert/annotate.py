@@ -17,10 +17,12 @@ import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Union
 
+import numpy
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin
+from thinc.api import Model, to_numpy
 from tqdm import tqdm
 
 from .corpus.errors import open_data_file
@@ -29,6 +31,7 @@ from .relations import get_relations
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 ERRORS = "errors.jsonl"
+ERRORS_DIR = "errors"
 
 
 class AnnotateError(ValueError):
@@ -55,27 +58,45 @@ class AnnotateSummary:
     entities: Counter = field(default_factory=Counter)
     relations: Counter = field(default_factory=Counter)
 
+    def add(self, other: "AnnotateSummary") -> None:
+        self.documents += other.documents
+        self.errors += other.errors
+        self.skipped_shards += other.skipped_shards
+        self.entities.update(other.entities)
+        self.relations.update(other.relations)
+
 
 def read_records(
     path: Union[str, Path], *, text_key: str = "text", id_key: str = "id"
 ) -> Iterator[Record]:
     """The records of a JSON Lines file, a folder of them (``*.jsonl``, sorted), a plain
     text file (one document per line) or a Parquet file. Ids default to ``file:line``."""
+    for file in input_files(path):
+        yield from file_records(file, text_key=text_key, id_key=id_key)
+
+
+def input_files(path: Union[str, Path]) -> List[Path]:
+    """The files of an input: the file itself, or a folder's ``*.jsonl`` files, sorted."""
     path = Path(path)
-    files = sorted(path.glob("*.jsonl")) if path.is_dir() else [path]
-    for file in files:
-        if file.suffix == ".parquet":
-            yield from _parquet_records(file, text_key, id_key)
-            continue
-        jsonl = file.suffix in (".jsonl", ".json")
-        with open_data_file(file) as stream:
-            for line_no, raw in enumerate(stream, start=1):
-                source = f"{file}:{line_no}"
-                yield (
-                    _jsonl_record(source, raw, text_key, id_key)
-                    if jsonl
-                    else _text_record(source, raw)
-                )
+    return sorted(path.glob("*.jsonl")) if path.is_dir() else [path]
+
+
+def file_records(
+    file: Path, *, text_key: str = "text", id_key: str = "id", offset: int = 0, first: int = 1
+) -> Iterator[Record]:
+    """The records of one file from byte ``offset``, which is the start of line ``first``
+    (for Parquet: from row ``first``)."""
+    if file.suffix == ".parquet":
+        yield from _parquet_records(file, text_key, id_key, first)
+        return
+    jsonl = file.suffix in (".jsonl", ".json")
+    with open_data_file(file) as stream:
+        stream.seek(offset)
+        for line_no, raw in enumerate(stream, start=first):
+            source = f"{file}:{line_no}"
+            yield (
+                _jsonl_record(source, raw, text_key, id_key) if jsonl else _text_record(source, raw)
+            )
 
 
 def _text_record(source: str, raw: bytes) -> Record:
@@ -101,7 +122,7 @@ def _jsonl_record(source: str, raw: bytes, text_key: str, id_key: str) -> Record
     return Record(source, record_id, text, data)
 
 
-def _parquet_records(file: Path, text_key: str, id_key: str) -> Iterator[Record]:
+def _parquet_records(file: Path, text_key: str, id_key: str, first: int) -> Iterator[Record]:
     try:
         import pyarrow.parquet as pq
     except ImportError as err:
@@ -110,6 +131,8 @@ def _parquet_records(file: Path, text_key: str, id_key: str) -> Iterator[Record]
     for batch in pq.ParquetFile(file).iter_batches():
         for data in batch.to_pylist():
             row += 1
+            if row < first:
+                continue
             source = f"{file}:row {row}"
             text = data.pop(text_key, None)
             record_id = str(data.pop(id_key, source))
@@ -152,15 +175,33 @@ def _span(span, score: Optional[float] = None) -> Dict[str, Any]:
 
 
 def model_identity(nlp: Language) -> str:
-    """A digest of the pipeline's meta, config and weights."""
+    """A digest of the pipeline's meta, config, components' settings and weights: the same
+    for every load of one saved pipeline."""
     digest = hashlib.sha256()
     digest.update(json.dumps(nlp.meta, sort_keys=True, default=str).encode())
     digest.update(nlp.config.to_str().encode())
     for name, pipe in nlp.pipeline:
-        if hasattr(pipe, "to_bytes"):
-            digest.update(name.encode())
-            digest.update(pipe.to_bytes(exclude=["vocab"]))
+        digest.update(name.encode())
+        digest.update(json.dumps(getattr(pipe, "cfg", {}), sort_keys=True, default=str).encode())
+        model = getattr(pipe, "model", None)
+        if isinstance(model, Model):
+            _hash_weights(digest, model)
     return digest.hexdigest()
+
+
+def _hash_weights(digest: Any, model: Model) -> None:
+    """Add a Thinc model's parameters, and those of the PyTorch models it wraps, to digest."""
+    for node in model.walk():
+        for param in node.param_names:
+            if node.has_param(param):
+                digest.update(param.encode())
+                digest.update(numpy.ascontiguousarray(to_numpy(node.get_param(param))).data)
+        for shim in node.shims:
+            module = getattr(shim, "_model", None)
+            if module is not None and hasattr(module, "state_dict"):
+                for key, tensor in module.state_dict().items():
+                    digest.update(key.encode())
+                    digest.update(tensor.detach().float().cpu().numpy().tobytes())
 
 
 def annotate(
@@ -178,7 +219,45 @@ def annotate(
 ) -> AnnotateSummary:
     """Annotate every record of ``input_path`` into shards under ``output_dir``."""
     output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
+    settings = ShardSettings(batch_size, n_process, docbin, spans_key)
+    start_output(nlp, input_path, output_dir, text_key, id_key, shard_size, settings)
+    summary = AnnotateSummary()
+    shard: List[Record] = []
+    index = 0
+    with tqdm(desc="Annotating", unit="doc") as progress:
+        for record in read_records(input_path, text_key=text_key, id_key=id_key):
+            shard.append(record)
+            if len(shard) == shard_size:
+                summary.add(write_shard(nlp, shard, output_dir, index, settings, progress))
+                shard, index = [], index + 1
+        if shard:
+            summary.add(write_shard(nlp, shard, output_dir, index, settings, progress))
+    summary.errors = collect_errors(output_dir)
+    return summary
+
+
+@dataclass
+class ShardSettings:
+    """How shards are annotated: nlp.pipe's batch size and processes, whether a DocBin is
+    written beside each shard, and the spans key read for nested spans."""
+
+    batch_size: int = 64
+    n_process: int = 1
+    docbin: bool = False
+    spans_key: str = "sc"
+
+
+def start_output(
+    nlp: Language,
+    input_path: Union[str, Path],
+    output_dir: Path,
+    text_key: str,
+    id_key: str,
+    shard_size: int,
+    settings: ShardSettings,
+) -> None:
+    """Create ``output_dir`` with its manifest, or check that the one there matches."""
+    (output_dir / ERRORS_DIR).mkdir(parents=True, exist_ok=True)
     manifest = {
         "version": FORMAT_VERSION,
         "model": model_identity(nlp),
@@ -187,83 +266,87 @@ def annotate(
             "text_key": text_key,
             "id_key": id_key,
             "shard_size": shard_size,
-            "docbin": docbin,
-            "spans_key": spans_key,
+            "docbin": settings.docbin,
+            "spans_key": settings.spans_key,
         },
     }
-    _check_manifest(output_dir / MANIFEST, manifest)
-    summary = AnnotateSummary()
-    shard: List[Record] = []
-    index = 0
-    with (
-        (output_dir / ERRORS).open("w", encoding="utf8") as errors,
-        tqdm(desc="Annotating", unit="doc") as progress,
-    ):
-
-        def flush() -> None:
-            settings = (batch_size, n_process, docbin, spans_key)
-            _write_shard(
-                nlp, shard, output_dir / f"shard-{index:05d}.jsonl", settings, summary, progress
-            )
-
-        for record in read_records(input_path, text_key=text_key, id_key=id_key):
-            if record.error:
-                line = {"source": record.source, "id": record.id, "error": record.error}
-                errors.write(json.dumps(line) + "\n")
-                summary.errors += 1
-            shard.append(record)
-            if len(shard) == shard_size:
-                flush()
-                shard, index = [], index + 1
-        if shard:
-            flush()
-    return summary
-
-
-def _check_manifest(path: Path, manifest: Dict[str, Any]) -> None:
+    path = output_dir / MANIFEST
     if path.exists():
         old = json.loads(path.read_text(encoding="utf8"))
         if old != manifest:
             changed = [key for key in manifest if old.get(key) != manifest[key]]
             raise AnnotateError(
-                f"{path.parent} holds shards made with another {' and '.join(changed)}; "
+                f"{output_dir} holds shards made with another {' and '.join(changed)}; "
                 "shards are never mixed: choose another output directory or remove that one."
             )
         return
     path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf8")
 
 
-def _write_shard(
+def shard_path(output_dir: Path, index: int) -> Path:
+    return output_dir / f"shard-{index:05d}.jsonl"
+
+
+def write_shard(
     nlp: Language,
     records: List[Record],
-    path: Path,
-    settings: Tuple[int, int, bool, str],
-    summary: AnnotateSummary,
-    progress: tqdm,
-) -> None:
-    """Annotate one shard's readable records into ``path`` (written whole, or not at all);
-    a shard already there is skipped. settings: batch size, processes, DocBin, spans key."""
-    batch_size, n_process, docbin, spans_key = settings
+    output_dir: Path,
+    index: int,
+    settings: ShardSettings,
+    progress: Optional[tqdm] = None,
+) -> AnnotateSummary:
+    """Annotate one shard's readable records into its file, and its unreadable ones into its
+    errors file (each written whole, or not at all); a finished shard is skipped."""
+    summary = AnnotateSummary()
+    path = shard_path(output_dir, index)
     if path.exists():
         summary.skipped_shards += 1
-        progress.update(len(records))
-        return
+        if progress is not None:
+            progress.update(len(records))
+        return summary
+    errors = [r for r in records if r.error]
+    _write_whole(
+        output_dir / ERRORS_DIR / path.name,
+        [{"source": r.source, "id": r.id, "error": r.error} for r in errors],
+    )
     readable = [record for record in records if not record.error]
-    partial = path.with_name(f".{path.name}.partial")
     texts = (record.text or "" for record in readable)
-    docs = nlp.pipe(texts, batch_size=batch_size, n_process=n_process)
-    bin_ = DocBin(store_user_data=True) if docbin else None
-    with partial.open("w", encoding="utf8") as out:
-        for record, doc in zip(readable, docs):
-            line = doc_record(doc, record, spans_key)
-            out.write(json.dumps(line, ensure_ascii=False) + "\n")
-            summary.documents += 1
-            summary.entities.update(e["label"] for e in line["entities"])
-            summary.relations.update(r["label"] for r in line["relations"])
-            if bin_ is not None:
-                bin_.add(doc)
+    docs = nlp.pipe(texts, batch_size=settings.batch_size, n_process=settings.n_process)
+    bin_ = DocBin(store_user_data=True) if settings.docbin else None
+    lines = []
+    for record, doc in zip(readable, docs):
+        line = doc_record(doc, record, settings.spans_key)
+        lines.append(line)
+        summary.documents += 1
+        summary.entities.update(e["label"] for e in line["entities"])
+        summary.relations.update(r["label"] for r in line["relations"])
+        if bin_ is not None:
+            bin_.add(doc)
+        if progress is not None:
             progress.update(1)
-    progress.update(len(records) - len(readable))
+    if progress is not None:
+        progress.update(len(errors))
     if bin_ is not None:
         bin_.to_disk(path.with_suffix(".spacy"))
+    _write_whole(path, lines)
+    return summary
+
+
+def _write_whole(path: Path, lines: List[Dict[str, Any]]) -> None:
+    """Write JSON Lines to ``path`` through a partial file, so that it appears whole."""
+    partial = path.with_name(f".{path.name}.partial")
+    with partial.open("w", encoding="utf8") as out:
+        for line in lines:
+            out.write(json.dumps(line, ensure_ascii=False) + "\n")
     os.replace(partial, path)
+
+
+def collect_errors(output_dir: Path) -> int:
+    """Gather the shards' errors files into ``errors.jsonl``, in input order; their count."""
+    count = 0
+    with (output_dir / ERRORS).open("w", encoding="utf8") as out:
+        for part in sorted((output_dir / ERRORS_DIR).glob("shard-*.jsonl")):
+            for line in part.read_text(encoding="utf8").splitlines():
+                out.write(line + "\n")
+                count += 1
+    return count

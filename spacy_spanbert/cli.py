@@ -18,6 +18,7 @@ from tqdm import tqdm
 from wasabi import msg
 
 from .annotate import annotate
+from .annotate_ray import annotate_with_ray
 from .confidence import reliability_diagram
 from .corpus import CorpusError, CorpusSummary, read_conll
 from .corpus.intent_slots import read_intent_slots
@@ -49,6 +50,11 @@ EMPTY_REASONS = {
     "intent-slots": "its seq.in is empty",
     "raw-text": "it holds only blank lines",
 }
+
+
+class Engine(str, Enum):
+    local = "local"
+    ray = "ray"
 
 
 class Format(str, Enum):
@@ -251,26 +257,46 @@ def annotate_cli(
     shard_size: int = typer.Option(10000, help="Input records per output shard"),
     n_process: int = typer.Option(1, help="Worker processes (CPU only)"),
     docbin: bool = typer.Option(False, help="Also write each shard as a spaCy DocBin"),
-    gpu_id: int = typer.Option(-1, help="GPU to run on (-1: CPU)"),
+    gpu_id: int = typer.Option(-1, help="GPU to run on (-1: CPU; local engine)"),
+    engine: Engine = typer.Option(Engine.local, help="local: nlp.pipe here; ray: Ray Data"),
+    actors: int = typer.Option(1, help="Ray actors, each loading the pipeline once"),
+    cpus_per_actor: float = typer.Option(1.0, help="CPUs per Ray actor (fractions allowed)"),
+    gpus_per_actor: float = typer.Option(0.0, help="GPUs per Ray actor (0.5: two share one)"),
+    address: Optional[str] = typer.Option(None, help="Ray cluster to join (default: local)"),
 ) -> None:
     """Annotate a corpus: entities, nested spans, relations and sentence labels with
     character offsets and scores, as JSON Lines shards that a rerun resumes."""
-    if gpu_id >= 0:
-        if n_process > 1:
-            msg.fail("--n-process runs on the CPU only", "Use one process on a GPU.", exits=1)
-        spacy.require_gpu(gpu_id)
-    nlp = spacy.load(model)
-    summary = annotate(
-        nlp,
-        input_path,
-        output,
-        text_key=text_key,
-        id_key=id_key,
-        batch_size=batch_size,
-        shard_size=shard_size,
-        n_process=n_process,
-        docbin=docbin,
-    )
+    if engine == Engine.ray:
+        summary = annotate_with_ray(
+            model,
+            input_path,
+            output,
+            actors=actors,
+            cpus_per_actor=cpus_per_actor,
+            gpus_per_actor=gpus_per_actor,
+            address=address,
+            text_key=text_key,
+            id_key=id_key,
+            batch_size=batch_size,
+            shard_size=shard_size,
+            docbin=docbin,
+        )
+    else:
+        if gpu_id >= 0:
+            if n_process > 1:
+                msg.fail("--n-process runs on the CPU only", "Use one process on a GPU.", exits=1)
+            spacy.require_gpu(gpu_id)
+        summary = annotate(
+            spacy.load(model),
+            input_path,
+            output,
+            text_key=text_key,
+            id_key=id_key,
+            batch_size=batch_size,
+            shard_size=shard_size,
+            n_process=n_process,
+            docbin=docbin,
+        )
     msg.good(
         f"Annotated {summary.documents} documents into {output} "
         f"({summary.skipped_shards} finished shards skipped)"

@@ -137,3 +137,9 @@ def test_n_process_two_gives_the_same_output(model: Path, tmp_path: Path) -> Non
         assert [(r["head"], r["label"], r["tail"]) for r in a["relations"]] == [
             (r["head"], r["label"], r["tail"]) for r in b["relations"]
         ]
+
+
+def test_a_rerun_in_a_new_process_recognises_the_model(model: Path) -> None:
+    from spacy_spanbert.annotate import model_identity
+
+    assert model_identity(spacy.load(model)) == model_identity(spacy.load(model))
