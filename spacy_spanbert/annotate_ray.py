@@ -82,7 +82,11 @@ class ShardAnnotator:
         settings: Dict[str, Any],
         keys: Tuple[str, str],
         use_gpu: bool,
+        threads: int,
     ) -> None:
+        import torch
+
+        torch.set_num_threads(threads)
         if use_gpu:
             spacy.require_gpu(0)  # Ray shows each actor only the GPUs it was given
         self.nlp = spacy.load(model)
@@ -173,6 +177,7 @@ def annotate_with_ray(
                 "settings": vars(settings),
                 "keys": (text_key, id_key),
                 "use_gpu": gpus_per_actor > 0,
+                "threads": max(1, round(cpus_per_actor)),
             },
             batch_size=1,
             compute=ray.data.ActorPoolStrategy(size=actors),
