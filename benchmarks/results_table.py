@@ -61,13 +61,22 @@ def _print_tables(prefix: str, exact: bool = False) -> None:
     for path in [p for p in paths if p.exists()]:
         result = json.loads(path.read_text())
         train = result.get("train", {})
-        print(
-            f"**{result['benchmark']}** ({result['mode']}; {result['dataset']} {result['split']}; "
-            f"encoder {result['encoder']}; {train.get('examples')} training sentences, "
-            f"{train.get('steps')} steps, {_seeds(train)}; {result['machine']}; "
-            f"{result['date']}; `{result['command']}`)\n"
-        )
-        keys = {k for s in result["systems"].values() for k in s if k != "per_label"}
+        parts = [result["mode"], f"{result.get('dataset', '')} {result['split']}".strip()]
+        if "encoder" in result:
+            parts.append(f"encoder {result['encoder']}")
+        if train:
+            parts.append(
+                f"{train.get('examples')} training sentences, "
+                f"{train.get('steps')} steps, {_seeds(train)}"
+            )
+        parts += [result["machine"], result["date"], f"`{result['command']}`"]
+        print(f"**{result['benchmark']}** ({'; '.join(parts)})\n")
+        keys = {
+            k
+            for s in result["systems"].values()
+            for k, v in s.items()
+            if k != "per_label" and not isinstance(v, dict)
+        }
         metrics = sorted(keys, key=lambda k: (ORDER.index(k) if k in ORDER else len(ORDER), k))
         rows = dict(result["systems"])
         rows.update({f"{name} (published)": s for name, s in result.get("published", {}).items()})
