@@ -72,3 +72,29 @@ def test_genia_pretraining_text_is_the_training_split_only() -> None:
     everything = genia_abstracts.abstracts(genia_abstracts.XML)
     held_out = {everything[i] for s in ("dev", "test") for i in genia_abstracts.split_ids(s)}
     assert len(texts) == 1601 and not held_out & set(texts)
+
+
+def test_confidence_counts_what_was_emitted_against_gold() -> None:
+    import numpy
+    import spacy
+    from confidence import ece, outcomes
+    from spacy.tokens import Span
+    from spacy.training import Example
+
+    from spacy_spanbert.relations import Relation, set_relations
+
+    nlp = spacy.blank("en")
+    words = "Anna Smith works for Acme in Paris".split()
+    gold, pred = (spacy.tokens.Doc(nlp.vocab, words=words) for _ in range(2))
+    gold.ents = [Span(gold, 0, 2, "PER"), Span(gold, 4, 5, "ORG"), Span(gold, 6, 7, "LOC")]
+    pred.spans["sc"] = [Span(pred, 0, 2, "PER"), Span(pred, 4, 5, "LOC"), Span(pred, 4, 7, "ORG")]
+    pred.spans["sc"].attrs["scores"] = numpy.array([0.9, 0.6, 0.3])
+    pred.ents = [Span(pred, 0, 2, "PER"), Span(pred, 4, 5, "LOC")]
+    set_relations(gold, [Relation(gold.ents[0], "Work_For", gold.ents[1])])
+    set_relations(pred, [Relation(pred.ents[0], "Work_For", pred.ents[1], 0.8)])
+    counts, scored = outcomes([Example(pred, gold)], "ents")
+    assert counts.tolist() == [[1, 1, 2]]
+    assert scored.ravel().tolist() == pytest.approx([0.9, 1.0, 0.6, 0.0])
+    assert ece(scored) == pytest.approx((0.1 + 0.6) / 2)
+    counts, scored = outcomes([Example(pred, gold)], "relations")  # the tail's type differs
+    assert counts.tolist() == [[0, 1, 1]] and scored.ravel().tolist() == pytest.approx([0.8, 0.0])
