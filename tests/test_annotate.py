@@ -55,6 +55,25 @@ def read_output(directory: Path) -> List[dict]:
     return sorted(records, key=lambda r: r["id"])
 
 
+def assert_same_output(one_dir: Path, two_dir: Path) -> None:
+    """The same documents, metadata, spans, labels and relations; scores within 1e-5
+    (batching changes the lowest bits)."""
+    one, two = read_output(one_dir), read_output(two_dir)
+    assert [r["id"] for r in one] == [r["id"] for r in two]
+    for a, b in zip(one, two):
+        for key in ("entities", "spans"):
+            assert [(s["start"], s["end"], s["label"]) for s in a[key]] == [
+                (s["start"], s["end"], s["label"]) for s in b[key]
+            ]
+            assert [s["score"] for s in a[key]] == pytest.approx(
+                [s["score"] for s in b[key]], abs=1e-5
+            )
+        assert [(r["head"], r["label"], r["tail"]) for r in a["relations"]] == [
+            (r["head"], r["label"], r["tail"]) for r in b["relations"]
+        ]
+        assert a["meta"] == b["meta"] and a["cats"] == pytest.approx(b["cats"], abs=1e-5)
+
+
 def test_output_offsets_errors_and_metadata(model: Path, tmp_path: Path) -> None:
     nlp = spacy.load(model)
     summary = annotate(nlp, write_input(tmp_path / "in.jsonl"), tmp_path / "out", shard_size=2)
@@ -124,19 +143,7 @@ def test_n_process_two_gives_the_same_output(model: Path, tmp_path: Path) -> Non
     source = write_input(tmp_path / "in.jsonl")
     annotate(nlp, source, tmp_path / "one", shard_size=2)
     annotate(nlp, source, tmp_path / "two", shard_size=2, n_process=2)
-    one, two = read_output(tmp_path / "one"), read_output(tmp_path / "two")
-    assert len(one) == len(two)
-    for a, b in zip(one, two):  # same spans and labels; scores within 1e-5 (batching)
-        for key in ("entities", "spans"):
-            assert [(s["start"], s["end"], s["label"]) for s in a[key]] == [
-                (s["start"], s["end"], s["label"]) for s in b[key]
-            ]
-            assert [s["score"] for s in a[key]] == pytest.approx(
-                [s["score"] for s in b[key]], abs=1e-5
-            )
-        assert [(r["head"], r["label"], r["tail"]) for r in a["relations"]] == [
-            (r["head"], r["label"], r["tail"]) for r in b["relations"]
-        ]
+    assert_same_output(tmp_path / "one", tmp_path / "two")
 
 
 def test_a_rerun_in_a_new_process_recognises_the_model(model: Path) -> None:

@@ -12,7 +12,7 @@ import spacy
 from spacy_spanbert.annotate import annotate, read_records
 from spacy_spanbert.annotate_ray import annotate_with_ray, plan_shards
 
-from .test_annotate import model, read_output, write_input  # noqa: F401
+from .test_annotate import assert_same_output, model, read_output, write_input  # noqa: F401
 
 TEXTS = [
     "Anna Smith works for Acme Corp in Paris .",
@@ -97,20 +97,7 @@ def test_ray_and_local_engines_give_the_same_output(
     )
     assert (on_ray.documents, on_ray.errors) == (local.documents, local.errors) == (292, 8)
     assert on_ray.entities == local.entities and on_ray.relations == local.relations
-    one, two = read_output(tmp_path / "local"), read_output(tmp_path / "ray")
-    assert [r["id"] for r in one] == [r["id"] for r in two]
-    for a, b in zip(one, two):
-        for key in ("entities", "spans"):
-            assert [(s["start"], s["end"], s["label"]) for s in a[key]] == [
-                (s["start"], s["end"], s["label"]) for s in b[key]
-            ]
-            assert [s["score"] for s in a[key]] == pytest.approx(
-                [s["score"] for s in b[key]], abs=1e-5
-            )
-        assert [(r["head"], r["label"], r["tail"]) for r in a["relations"]] == [
-            (r["head"], r["label"], r["tail"]) for r in b["relations"]
-        ]
-        assert a["meta"] == b["meta"] and a["cats"] == pytest.approx(b["cats"], abs=1e-5)
+    assert_same_output(tmp_path / "local", tmp_path / "ray")
     errors = (tmp_path / "ray" / "errors.jsonl").read_text()
     assert errors == (tmp_path / "local" / "errors.jsonl").read_text()
     assert json.loads(errors.splitlines()[0])["source"].endswith("in.jsonl:6")
