@@ -195,6 +195,8 @@ def _print_differences(title: str, rows: dict) -> None:
 def _fmt(value: object) -> str:
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return str(value).lower()
     if isinstance(value, float) and value <= 1.0:
         return f"{value:.4f}"
     return f"{value:,.0f}" if isinstance(value, (int, float)) else str(value)
