@@ -28,6 +28,7 @@ from common import ROOT, benchmark_parser, evaluate, use_device, write_results
 from paired_bootstrap import micro_f1, paired_bootstrap
 from spacy.tokens import Doc, DocBin
 from spacy.training import Example
+from spacy.vocab import Vocab
 from wasabi import msg
 
 from spacy_spanbert.confidence import expected_calibration_error
@@ -92,12 +93,12 @@ def ece(scored: numpy.ndarray) -> float:
     return round(expected_calibration_error(scored[known, 0], scored[known, 1]), 4)
 
 
-def read_docs(path: Path) -> List[Doc]:
-    return list(DocBin().from_disk(path).get_docs(spacy.blank("en").vocab))
+def read_docs(path: Path, vocab: Vocab) -> List[Doc]:
+    return list(DocBin().from_disk(path).get_docs(vocab))
 
 
 def main() -> None:
-    parser = benchmark_parser(__doc__)
+    parser = benchmark_parser(__doc__, systems=tuple(DATASETS))
     parser.add_argument(
         "--pipeline",
         action="append",
@@ -110,9 +111,14 @@ def main() -> None:
     pipelines = {
         name: ROOT / "benchmarks" / "work" / folder / mode / system / "model-last"
         for name, (folder, system, _, _) in DATASETS.items()
+        if name in args.systems
     }
     for option in args.pipeline:
         name, _, path = option.partition("=")
+        if name not in DATASETS:
+            parser.error(
+                f"--pipeline {option}: expected NAME=DIR, NAME one of {', '.join(DATASETS)}"
+            )
         pipelines[name] = Path(path).resolve()
     missing = [str(p) for p in pipelines.values() if not p.exists()]
     if missing:
@@ -123,10 +129,12 @@ def main() -> None:
         )
     systems: Dict[str, Any] = {}
     differences: Dict[str, Any] = {}
-    for name, (_, _, dev_split, kind) in DATASETS.items():
+    for name in pipelines:
+        _, _, dev_split, kind = DATASETS[name]
         work = pipelines[name].parent.parent
-        dev, test = read_docs(work / f"{dev_split}.spacy"), read_docs(work / "test.spacy")
         nlp = spacy.load(pipelines[name])
+        dev = read_docs(work / f"{dev_split}.spacy", nlp.vocab)
+        test = read_docs(work / "test.spacy", nlp.vocab)
         counts_before, scored_before = outcomes(evaluate(nlp, test)[1], kind)
         reports = tune(nlp, dev)
         counts_after, scored_after = outcomes(evaluate(nlp, test)[1], kind)
