@@ -162,7 +162,7 @@ def main() -> None:
                 f"{s['f1_global']:.4f}",
                 f"{s['f1_tuned']:.4f}",
                 "{difference:+.4f} [{ci95_low:+.4f}, {ci95_high:+.4f}]".format(
-                    **s["f1_tuned_minus_global"]
+                    **differences[name]["f1 (tuned - 0.5)"]
                 ),
                 f"{s['ece_before']:.4f}",
                 f"{s['ece_after']:.4f}",
