@@ -42,18 +42,19 @@ def plan_shards(input_path: Union[str, Path], shard_size: int) -> List[List[Piec
     shards: List[List[Piece]] = [[]]
     filled = 0
     for file in input_files(input_path):
-        piece: Optional[List[Any]] = None
+        first: Optional[Tuple[int, int]] = None  # (offset, number) where the open piece starts
+        count = 0
         for offset, number in _record_starts(file):
-            if piece is None:
-                piece = [str(file), offset, number, 0]
-                shards[-1].append(piece)  # type: ignore[arg-type]
-            piece[3] += 1
+            first = first or (offset, number)
+            count += 1
             filled += 1
             if filled == shard_size:
+                shards[-1].append((str(file), *first, count))
                 shards.append([])
-                filled, piece = 0, None
-    pieces = [[tuple(p) for p in shard] for shard in shards if shard]
-    return pieces  # type: ignore[return-value]
+                first, count, filled = None, 0, 0
+        if first is not None:
+            shards[-1].append((str(file), *first, count))
+    return [shard for shard in shards if shard]
 
 
 def _record_starts(file: Path) -> Iterator[Tuple[int, int]]:
