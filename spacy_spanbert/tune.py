@@ -1,10 +1,11 @@
 """Tuning a trained pipeline's confidence on a dev set: for each ``spanbert_ner`` and
-``spanbert_rel``, first a temperature that calibrates its scores (the one that minimises the
-dev set's negative log-likelihood), then a threshold per label on the calibrated scores. The
+``spanbert_rel``, first a temperature that calibrates its scores (the one under which the
+scores of what it could emit best predict, in log loss, whether each is right), then a
+threshold per label on the calibrated scores. The
 results are written into the pipeline's config, the one source of these settings."""
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy
 from spacy.language import Language
@@ -21,13 +22,16 @@ from .confidence import (
     tune_threshold,
 )
 from .evaluate import evaluation_examples
-from .pair_decisions import decision_groups, group_probs, logits_from_probs, softmax_loss
+from .pair_decisions import decision_groups, group_probs, logits_from_probs
 from .pipeline.head import LabelledHead
 from .pipeline.relation import RelationExtractor, row_keys
 from .pipeline.span_ner import SpanNER
 from .relations import get_relations
 
 BATCH_SIZE = 64
+# the least score of a potential output that calibration fits: below it, outputs are never
+# emitted at any sensible threshold, and their (easy) "no" would swamp the fit
+CALIBRATION_FLOOR = 0.1
 
 
 @dataclass
@@ -83,11 +87,6 @@ class SpanScores:
         self.probs = numpy.concatenate(probs) if probs else numpy.zeros((0, self.n_labels + 1))
         self.gold = numpy.array(gold, dtype="i")
 
-    def nll(self, temperature: float) -> float:
-        scaled = scaled_softmax(self.probs, temperature)
-        picked = scaled[numpy.arange(len(self.gold)), self.gold]
-        return float(-numpy.log(numpy.maximum(picked, 1e-12)).mean())
-
     def outputs(self, temperature: float) -> Outputs:
         scaled = scaled_softmax(self.probs, temperature)[:, 1:]
         best = scaled.argmax(axis=1)
@@ -131,14 +130,6 @@ class RelationScores:
         self.groups = decision_groups(keys, self.decision) if self.decision != "multilabel" else []
         self.group_targets = [_target(self.target, rows) for rows in self.groups]
 
-    def nll(self, temperature: float) -> float:
-        if self.decision == "multilabel":
-            p = numpy.clip(scaled_sigmoid(self.probs, temperature), 1e-7, 1 - 1e-7)
-            t = self.target
-            return float(-(t * numpy.log(p) + (1 - t) * numpy.log(1 - p)).mean())
-        logits = logits_from_probs(self.probs) / temperature
-        return softmax_loss(logits, self.groups, self.group_targets)[0]
-
     def outputs(self, temperature: float) -> Outputs:
         if self.decision == "multilabel":
             scaled = scaled_sigmoid(self.probs, temperature)
@@ -155,6 +146,24 @@ class RelationScores:
         return Outputs(
             numpy.array(labels, dtype="i"), numpy.array(scores), numpy.array(correct), self.n_gold
         )
+
+
+def calibrated_temperature(outputs: Callable[[float], Outputs], current: float) -> float:
+    """The temperature under which the potential outputs' scores best predict whether they
+    are right: it minimises the log loss of (score, right) over the potential outputs that
+    score at least ``CALIBRATION_FLOOR`` at the ``current`` temperature, the ones thresholds
+    choose among. ``current`` when there are none."""
+    rows = outputs(current).scores >= CALIBRATION_FLOOR
+    if not rows.any():
+        return current
+
+    def log_loss(temperature: float) -> float:
+        scored = outputs(temperature)
+        scores = numpy.clip(scored.scores[rows], 1e-7, 1 - 1e-7)
+        right = scored.correct[rows]
+        return float(-numpy.where(right, numpy.log(scores), numpy.log1p(-scores)).mean())
+
+    return fit_temperature(log_loss)
 
 
 def tune(
@@ -180,7 +189,9 @@ def tune(
             if isinstance(pipe, SpanNER)
             else RelationScores(pipe, examples)
         )
-        temperature = fit_temperature(data.nll) if calibrate else float(pipe.cfg["temperature"])
+        temperature = float(pipe.cfg["temperature"])
+        if calibrate:
+            temperature = calibrated_temperature(data.outputs, temperature)
         before = data.outputs(float(pipe.cfg["temperature"]))
         after = data.outputs(temperature)
         old = pipe.label_thresholds()

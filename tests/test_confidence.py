@@ -18,6 +18,8 @@ from spacy_spanbert.confidence import (
     tune_threshold,
 )
 
+from spacy_spanbert.tune import Outputs, calibrated_temperature
+
 from .test_span_ner import flat_examples, span_tuples, train
 from .util import make_nlp
 
@@ -43,6 +45,33 @@ def test_fit_temperature_recovers_the_temperature_of_the_data() -> None:
         return float(-numpy.log(scaled[numpy.arange(len(gold)), gold]).mean())
 
     assert fit_temperature(nll) == pytest.approx(2.5, rel=0.1)
+
+
+def test_calibration_fits_what_could_be_emitted_and_lowers_its_ece() -> None:
+    rng = numpy.random.default_rng(0)
+    logits = rng.normal(scale=3.0, size=(20000, 4))  # column 0: no entity
+    overconfident = numpy.exp(logits) / numpy.exp(logits).sum(1, keepdims=True)
+    true_top = scaled_softmax(overconfident, 2.5)[:, 1:].max(axis=1)
+    right = rng.random(len(true_top)) < true_top  # the best label is right this often
+
+    def outputs(temperature: float) -> Outputs:
+        scaled = scaled_softmax(overconfident, temperature)[:, 1:]
+        best = scaled.argmax(axis=1)
+        return Outputs(best, scaled.max(axis=1), right, numpy.zeros(3, dtype="i"))
+
+    temperature = calibrated_temperature(outputs, 1.0)
+    assert temperature == pytest.approx(2.5, rel=0.1)
+    before, after = outputs(1.0), outputs(temperature)
+    emitted_before, emitted_after = before.scores >= 0.5, after.scores >= 0.5
+    ece_before = expected_calibration_error(
+        before.scores[emitted_before], before.correct[emitted_before]
+    )
+    ece_after = expected_calibration_error(
+        after.scores[emitted_after], after.correct[emitted_after]
+    )
+    assert ece_after < ece_before / 2
+    nothing = Outputs(*(numpy.zeros(0) for _ in range(4)))
+    assert calibrated_temperature(lambda t: nothing, 1.3) == 1.3
 
 
 def test_expected_calibration_error_by_hand() -> None:
