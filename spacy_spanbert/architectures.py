@@ -1,11 +1,12 @@
 """Registered model builders. Each builder's docstring explains its config arguments."""
 
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple, cast
 
 from spacy.tokens import Doc, Span
 from spacy.util import registry
 from spacy_transformers.data_classes import FullTransformerBatch
 from spacy_transformers.layers import TransformerModel
+from spacy_transformers.layers.hf_shim import HFShim
 from thinc.api import (
     Dropout,
     Model,
@@ -23,6 +24,7 @@ from .layers.pair_encoder import PairEncoder
 from .layers.sigmoid_output import SigmoidOutput
 from .layers.span_boundary_encoder import SpanBoundaryEncoder
 from .layers.with_doc_cats import with_doc_cats
+from .quantization import QUANTIZE_OPTIONS, quantize_linear_layers
 
 
 @registry.architectures("spacy_spanbert.SpanBoundaryModel.v1")
@@ -177,6 +179,7 @@ def build_transformer_model(
     mixed_precision: bool = False,
     grad_scaler_config: Optional[Dict[str, Any]] = None,
     revision: Optional[str] = None,
+    quantize: Optional[str] = None,
 ) -> Model[List[Doc], FullTransformerBatch]:
     """spacy-transformers' TransformerModel, with SpanBERT's checkpoints and casing handled.
 
@@ -192,11 +195,17 @@ def build_transformer_model(
         a tokenizer whose casing contradicts its vocabulary is refused.
     model_type: used when config.json lacks ``model_type`` (SpanBERT's may).
     revision: a branch, tag or commit of a hub id (default: main).
+    quantize: "int8" to run the encoder's linear layers in int8 on CPU (dynamic
+        quantization), applied when a trained pipeline is loaded; set it at load time,
+        ``spacy.load(path, config={"components.transformer.model.quantize": "int8"})``.
+        None: fp32. An inference setting: quantized layers can't be trained.
 
     The checkpoint is read when the pipeline is initialized; a trained pipeline saves
     the weights and tokenizer itself and loads without them, and without the hub.
     """
-    model = TransformerModel(
+    if quantize is not None and quantize not in QUANTIZE_OPTIONS:
+        raise ValueError(f"quantize = {quantize!r}: expected one of {QUANTIZE_OPTIONS} or null")
+    model = QuantizableTransformerModel(
         name or "",
         get_spans,
         tokenizer_config=dict(tokenizer_config or {}),
@@ -207,8 +216,33 @@ def build_transformer_model(
     model.attrs["tokenizer_name"] = tokenizer
     model.attrs["revision"] = revision
     model.attrs["model_type"] = model_type
+    model.attrs["quantize"] = quantize
     model.init = _init_from_checkpoint
     return model
+
+
+class QuantizableTransformerModel(TransformerModel):
+    """spacy-transformers' model, whose encoder is quantized once its weights are loaded when
+    ``attrs["quantize"]`` says so."""
+
+    def from_bytes(self, bytes_data: bytes) -> "QuantizableTransformerModel":
+        quantize = self.attrs.get("quantize")  # this load's setting, not the saved one
+        super().from_bytes(bytes_data)
+        self.attrs["quantize"] = quantize
+        if quantize and self.attrs["has_transformer"]:
+            shim = cast(HFShim, self.layers[0].shims[0])
+            shim._model = quantize_linear_layers(shim._model)
+            shim._hfmodel.transformer = shim._model
+            self.attrs["quantized"] = True
+        return self
+
+    def to_bytes(self) -> bytes:
+        if self.attrs.get("quantized"):
+            raise ValueError(
+                'A pipeline loaded with quantize = "int8" can\'t be saved: save the fp32 '
+                "pipeline and quantize it when you load it."
+            )
+        return super().to_bytes()
 
 
 def _init_from_checkpoint(

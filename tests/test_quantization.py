@@ -1,0 +1,60 @@
+"""int8 inference: the encoder quantized when a saved pipeline is loaded, the heads in fp32."""
+
+from pathlib import Path
+
+import numpy
+import pytest
+import spacy
+from spacy.language import Language
+from torch import nn
+
+from spacy_spanbert.quantization import quantize_linear_layers
+
+from .test_span_ner import SPANS_KEY, flat_examples, train
+from .util import make_nlp
+
+INT8 = {"components.transformer.model.quantize": "int8"}
+
+
+def encoder(nlp: Language) -> nn.Module:
+    return nlp.get_pipe("transformer").model.transformer
+
+
+def linear_layers(module: nn.Module) -> int:
+    return sum(type(layer) is nn.Linear for layer in module.modules())
+
+
+@pytest.fixture(scope="module")
+def saved(tiny_bert: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    nlp = make_nlp(tiny_bert)
+    train(nlp, flat_examples(nlp))
+    path = tmp_path_factory.mktemp("fp32")
+    nlp.to_disk(path)
+    return path
+
+
+def test_int8_at_load_quantizes_the_encoder_and_keeps_predictions(saved: Path) -> None:
+    fp32 = spacy.load(saved)
+    int8 = spacy.load(saved, config=INT8)
+    assert linear_layers(encoder(fp32)) > 0
+    assert linear_layers(encoder(int8)) == 0  # every Linear is a quantized one now
+    assert int8.config["components"]["transformer"]["model"]["quantize"] == "int8"
+    texts = [eg.reference.text for eg in flat_examples(fp32)]
+    for doc32, doc8 in zip(fp32.pipe(texts), int8.pipe(texts)):
+        assert [(e.start, e.end, e.label_) for e in doc8.ents] == [
+            (e.start, e.end, e.label_) for e in doc32.ents
+        ]
+        scores32, scores8 = (d.spans[SPANS_KEY].attrs["scores"] for d in (doc32, doc8))
+        assert numpy.abs(scores32 - scores8).max() < 0.1
+    # the saved pipeline stays fp32; a quantized one refuses to be saved over it
+    assert linear_layers(encoder(spacy.load(saved))) > 0
+    with pytest.raises(ValueError, match="can't be saved"):
+        int8.to_bytes()
+
+
+def test_unknown_quantize_value_and_layers_kept_in_fp32(saved: Path) -> None:
+    with pytest.raises(Exception, match="quantize = 'int4'"):
+        spacy.load(saved, config={"components.transformer.model.quantize": "int4"})
+    module = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 2))
+    quantize_linear_layers(module, keep_fp32=["2"])
+    assert type(module[0]) is not nn.Linear and type(module[2]) is nn.Linear
