@@ -4,18 +4,20 @@ Pure functions over NumPy arrays, so both decodings come from one set of scores.
 Scores have one row per candidate span and columns ``["no entity"] + labels``.
 """
 
-from typing import NamedTuple, Union
+from typing import List, NamedTuple, Union
 
 import numpy
 
 
 class ScoredSpans(NamedTuple):
-    """Spans kept from one doc: token offsets (end exclusive), label index, score."""
+    """Kept spans: token offsets (end exclusive), label index, score, and the row of the
+    candidate each came from."""
 
     starts: numpy.ndarray
     ends: numpy.ndarray
     labels: numpy.ndarray
     scores: numpy.ndarray
+    rows: numpy.ndarray
 
 
 def spans_above_threshold(
@@ -29,7 +31,7 @@ def spans_above_threshold(
     """
     if probs.shape[0] == 0:
         empty = numpy.zeros((0,), dtype="i")
-        return ScoredSpans(empty, empty, empty, numpy.zeros((0,), dtype="f"))
+        return ScoredSpans(empty, empty, empty, numpy.zeros((0,), dtype="f"), empty)
     label_probs = probs[:, 1:]
     best = label_probs.argmax(axis=1)
     best_scores = label_probs[numpy.arange(len(best)), best]
@@ -40,24 +42,33 @@ def spans_above_threshold(
         bounds[keep, 1].astype("i"),
         best[keep].astype("i"),
         best_scores[keep].astype("f"),
+        keep.astype("i"),
     )
 
 
-def non_overlapping(spans: ScoredSpans) -> ScoredSpans:
-    """Greedy flat decoding: the highest-scoring span wins any overlap.
+def by_doc(spans: ScoredSpans, lengths: numpy.ndarray) -> List[ScoredSpans]:
+    """A batch's kept spans split by doc; ``lengths``: (n_docs,) candidates per doc, in the
+    order of the candidate rows."""
+    cuts = numpy.searchsorted(spans.rows, numpy.cumsum(lengths)[:-1])
+    return [ScoredSpans(*fields) for fields in zip(*(numpy.split(f, cuts) for f in spans))]
 
-    Ties go to the longer span, then the earlier one. The result is sorted by start.
+
+def non_overlapping(spans: ScoredSpans) -> numpy.ndarray:
+    """Greedy flat decoding of one doc's spans: the highest-scoring span wins any overlap.
+
+    Ties go to the longer span, then the earlier one. Returns the indices of the spans
+    kept, in order of their starts.
     """
-    if len(spans.starts) == 0:
-        return spans
+    by_start = numpy.lexsort((spans.ends, spans.starts))
+    if (spans.ends[by_start[:-1]] <= spans.starts[by_start[1:]]).all():
+        return by_start  # nothing overlaps (the usual case)
     widths = spans.ends - spans.starts
     order = numpy.lexsort((spans.starts, -widths, -spans.scores))
     taken = numpy.zeros((int(spans.ends.max()),), dtype=bool)
     kept = []
-    for i in order:
+    for i in order.tolist():
         start, end = spans.starts[i], spans.ends[i]
         if not taken[start:end].any():
             taken[start:end] = True
             kept.append(i)
-    kept_idx = numpy.array(sorted(kept, key=lambda i: spans.starts[i]), dtype="i")
-    return ScoredSpans(*(field[kept_idx] for field in spans))
+    return numpy.array(sorted(kept, key=lambda i: spans.starts[i]), dtype="i")

@@ -17,7 +17,6 @@ from spacy_spanbert.confidence import (
     scaled_softmax,
     tune_threshold,
 )
-
 from spacy_spanbert.tune import Outputs, calibrated_temperature
 
 from .test_span_ner import flat_examples, span_tuples, train

@@ -2,7 +2,7 @@
 
 import numpy
 
-from spacy_spanbert.decoding import non_overlapping, spans_above_threshold
+from spacy_spanbert.decoding import by_doc, non_overlapping, spans_above_threshold
 
 BOUNDS = numpy.array([[0, 3], [1, 2], [2, 4], [5, 6]], dtype="i")
 # columns: no-entity, A, B
@@ -23,20 +23,44 @@ def test_threshold_is_inclusive_and_configurable() -> None:
 
 
 def test_flat_highest_score_wins_overlaps() -> None:
-    flat = non_overlapping(spans_above_threshold(BOUNDS, PROBS, 0.5))
-    # (1,2) scores 0.9 and beats (0,3) and... (2,4) does not overlap (1,2)
-    assert list(zip(flat.starts, flat.ends)) == [(1, 2), (2, 4)]
+    kept = spans_above_threshold(BOUNDS, PROBS, 0.5)
+    flat = non_overlapping(kept)
+    # (1,2) scores 0.9 and beats (0,3); (2,4) does not overlap (1,2)
+    assert list(zip(kept.starts[flat], kept.ends[flat])) == [(1, 2), (2, 4)]
 
 
 def test_flat_tie_goes_to_longer_span() -> None:
     bounds = numpy.array([[0, 1], [0, 2]], dtype="i")
     probs = numpy.array([[0.2, 0.8], [0.2, 0.8]], dtype="f")
-    flat = non_overlapping(spans_above_threshold(bounds, probs, 0.5))
-    assert list(zip(flat.starts, flat.ends)) == [(0, 2)]
+    kept = spans_above_threshold(bounds, probs, 0.5)
+    flat = non_overlapping(kept)
+    assert list(zip(kept.starts[flat], kept.ends[flat])) == [(0, 2)]
 
 
 def test_empty_inputs() -> None:
     kept = spans_above_threshold(
         numpy.zeros((0, 2), dtype="i"), numpy.zeros((0, 3), dtype="f"), 0.5
     )
-    assert len(kept.starts) == 0 and len(non_overlapping(kept).starts) == 0
+    assert len(kept.starts) == 0 and len(non_overlapping(kept)) == 0
+    assert [len(doc.starts) for doc in by_doc(kept, numpy.array([0, 0]))] == [0, 0]
+
+
+def test_flat_without_overlaps_keeps_all_in_order_of_start() -> None:
+    bounds = numpy.array([[3, 5], [0, 1], [1, 3]], dtype="i")
+    probs = numpy.array([[0.1, 0.9], [0.4, 0.6], [0.3, 0.7]], dtype="f")
+    kept = spans_above_threshold(bounds, probs, 0.5)
+    assert kept.starts[non_overlapping(kept)].tolist() == [0, 1, 3]
+
+
+def test_a_batch_decodes_as_its_docs_one_by_one() -> None:
+    rng = numpy.random.default_rng(0)
+    lengths = numpy.array([4, 0, 7, 3])
+    bounds = numpy.concatenate([rng.integers(0, 5, size=(n, 1)) + [[0, 2]] for n in lengths])
+    probs = rng.dirichlet([1.0, 0.5, 0.5], size=int(lengths.sum())).astype("f")
+    batch = by_doc(spans_above_threshold(bounds, probs, 0.4), lengths)
+    offsets = numpy.concatenate([[0], numpy.cumsum(lengths)])
+    for doc, (start, end) in zip(batch, zip(offsets[:-1], offsets[1:])):
+        alone = spans_above_threshold(bounds[start:end], probs[start:end], 0.4)
+        assert doc.starts.tolist() == alone.starts.tolist()
+        assert doc.labels.tolist() == alone.labels.tolist()
+        assert (doc.rows - start).tolist() == alone.rows.tolist()

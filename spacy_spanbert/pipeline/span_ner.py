@@ -24,7 +24,7 @@ from thinc.api import Config, Model, NumpyOps
 from thinc.types import Floats2d, Ints1d, Ints2d, Ragged
 
 from ..confidence import scaled_softmax
-from ..decoding import ScoredSpans, non_overlapping, spans_above_threshold
+from ..decoding import by_doc, non_overlapping, spans_above_threshold
 from ..joint import initialize_doc_cats
 from .head import SHARED_ENCODER_LISTENER, LabelledHead
 
@@ -173,19 +173,21 @@ class SpanNER(LabelledHead):
         lengths = ops.to_numpy(candidates.lengths)
         bounds = ops.to_numpy(candidates.dataXd).reshape((-1, 2))
         probs = scaled_softmax(ops.to_numpy(scores), float(self.cfg["temperature"]))
-        threshold = self.label_thresholds()
+        kept_by_doc = by_doc(spans_above_threshold(bounds, probs, self.label_thresholds()), lengths)
+        label_ids = [self.vocab.strings.add(label) for label in self.labels]
         write_ents = bool(self.cfg["write_ents"])
-        offset = 0
-        for doc, n in zip(docs, lengths):
-            kept = spans_above_threshold(
-                bounds[offset : offset + n], probs[offset : offset + n], threshold
+        for doc, kept in zip(docs, kept_by_doc):
+            spans = [
+                Span(doc, start, end, label=label_ids[label])
+                for start, end, label in zip(
+                    kept.starts.tolist(), kept.ends.tolist(), kept.labels.tolist()
+                )
+            ]
+            doc.spans[self.key] = SpanGroup(
+                doc, name=self.key, attrs={"scores": kept.scores}, spans=spans
             )
-            offset += n
-            group = SpanGroup(doc, name=self.key, spans=self._to_spans(doc, kept))
-            group.attrs["scores"] = kept.scores
-            doc.spans[self.key] = group
             if write_ents:
-                doc.ents = self._to_spans(doc, non_overlapping(kept))
+                doc.ents = [spans[i] for i in non_overlapping(kept).tolist()]
 
     def gold_labels(self, examples: List[Example]) -> List[str]:
         return [span.label_ for eg in examples for span in self._reference_spans(eg)]
@@ -325,10 +327,3 @@ class SpanNER(LabelledHead):
     def _candidate_set(self, doc: Doc) -> set:
         bounds = self.suggester([doc], ops=HOST_OPS).dataXd.reshape((-1, 2))
         return {(int(s), int(e)) for s, e in bounds}
-
-    def _to_spans(self, doc: Doc, kept: ScoredSpans) -> List[Span]:
-        labels = self.labels
-        return [
-            Span(doc, int(s), int(e), label=labels[int(label)])
-            for s, e, label in zip(kept.starts, kept.ends, kept.labels)
-        ]
