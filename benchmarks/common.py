@@ -177,7 +177,8 @@ def prf(scores: Dict[str, Any], attr: str) -> Dict[str, Any]:
     }
 
 
-def _words_only(nlp: Language, doc: Doc) -> Doc:
+def words_only(nlp: Language, doc: Doc) -> Doc:
+    """A copy of ``doc`` with its words and spaces only (no annotation)."""
     return Doc(nlp.vocab, words=[t.text for t in doc], spaces=[bool(t.whitespace_) for t in doc])
 
 
@@ -195,8 +196,8 @@ def best_words_per_second(
 
 def timed_pipe(nlp: Language, docs: Sequence[Doc], batch_size: int) -> tuple:
     """Run the pipeline over copies of ``docs`` after a warm-up; (predicted docs, words/s)."""
-    list(nlp.pipe([_words_only(nlp, d) for d in docs[:16]], batch_size=batch_size))
-    inputs = [_words_only(nlp, d) for d in docs]
+    list(nlp.pipe([words_only(nlp, d) for d in docs[:16]], batch_size=batch_size))
+    inputs = [words_only(nlp, d) for d in docs]
     n_words = sum(len(d) for d in docs)
     start = time.perf_counter()
     predicted = list(nlp.pipe(inputs, batch_size=batch_size))

@@ -110,10 +110,23 @@ def test_many_entities_respect_max_distance(rel_nlp: Language) -> None:
     rel = rel_nlp.get_pipe("spanbert_rel")
     doc = rel_nlp.make_doc("a " * 300)
     ents = [Span(doc, i, i + 1, label="LOC") for i in range(0, 300, 3)]
-    pairs = rel.candidate_pairs(ents)
+    pairs = rel.candidate_pairs([ents])[0]
     max_distance = rel.cfg["max_distance"]
     assert all(max(t.start - h.end, h.start - t.end, 0) <= max_distance for h, t in pairs)
     assert len(pairs) < len(ents) * (len(ents) - 1)
+
+    # the batch's pairs are each doc's own, in the order a loop over heads and tails gives
+    def looped(entities):
+        return [
+            (h, t)
+            for h in entities
+            for t in entities
+            if h is not t and max(t.start - h.end, h.start - t.end, 0) <= max_distance
+        ]
+
+    assert pairs == looped(ents)
+    batch = [[], ents[:1], ents, ents[:2]]
+    assert rel.candidate_pairs(batch) == [looped(entities) for entities in batch]
     doc.ents = ents
     rel.set_annotations([doc], rel.predict([doc]))  # runs on 100 entities without error
 
@@ -125,7 +138,7 @@ def test_duplicate_gold_relations_count_once(tiny_bert: Path) -> None:
     relations = get_relations(eg.reference)
     set_relations(eg.reference, relations + relations[:1])
     nlp.initialize(get_examples=lambda: [eg])
-    pairs = [rel.candidate_pairs(rel._gold_entities(eg))]
+    pairs = rel.candidate_pairs([rel._gold_entities(eg)])
     scores = rel.model.ops.alloc2f(len(pairs[0]), len(rel.labels))
     _, d_scores = rel.get_loss([eg], (pairs, scores))
     assert int((d_scores < 0).sum()) == 3  # three distinct gold (pair, label) cells

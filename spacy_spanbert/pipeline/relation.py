@@ -160,23 +160,23 @@ class RelationExtractor(LabelledHead):
             "learn_rate_scale": learn_rate_scale,
         }
 
-    def candidate_pairs(self, entities: List[Span]) -> List[Tuple[Span, Span]]:
-        """Ordered pairs of distinct entities at most ``max_distance`` tokens apart."""
-        max_distance = int(self.cfg["max_distance"])
-        pairs = []
-        for head in entities:
-            for tail in entities:
-                if head is tail or (head.start, head.end) == (tail.start, tail.end):
-                    continue
-                gap = max(tail.start - head.end, head.start - tail.end, 0)
-                if gap <= max_distance:
-                    pairs.append((head, tail))
+    def candidate_pairs(self, entity_lists: List[List[Span]]) -> List[List[Tuple[Span, Span]]]:
+        """Per doc, the ordered pairs of distinct entities at most ``max_distance`` tokens
+        apart (head-major, in the entities' order), found for the whole batch at once."""
+        entities = [span for doc_entities in entity_lists for span in doc_entities]
+        sizes = numpy.array([len(doc_entities) for doc_entities in entity_lists], dtype="i")
+        bounds = numpy.array([(span.start, span.end) for span in entities], dtype="i")
+        heads, tails = pair_indices(bounds.reshape((-1, 2)), sizes, int(self.cfg["max_distance"]))
+        docs = numpy.repeat(numpy.arange(len(sizes)), sizes)[heads]
+        pairs: List[List[Tuple[Span, Span]]] = [[] for _ in entity_lists]
+        for doc, head, tail in zip(docs.tolist(), heads.tolist(), tails.tolist()):
+            pairs[doc].append((entities[head], entities[tail]))
         return pairs
 
     def predict(self, docs: Iterable[Doc]) -> Tuple[List[List[Tuple[Span, Span]]], Floats2d]:
         """Score every candidate pair; returns (pairs per doc, probabilities). No side effects."""
         docs = list(docs)
-        pairs = [self.candidate_pairs(self._entities(doc)) for doc in docs]
+        pairs = self.candidate_pairs([self._entities(doc) for doc in docs])
         X = self.model_input(docs, pairs)
         if X is None:
             return pairs, self.model.ops.alloc2f(0, len(self.labels))
@@ -214,7 +214,7 @@ class RelationExtractor(LabelledHead):
 
     def training_candidates(self, examples: List[Example]) -> List[List[Tuple[Span, Span]]]:
         """Pairs of the gold entities, per example."""
-        return [self.candidate_pairs(self._gold_entities(eg)) for eg in examples]
+        return self.candidate_pairs([self._gold_entities(eg) for eg in examples])
 
     def model_input(
         self, docs: List[Doc], pairs: List[List[Tuple[Span, Span]]]
@@ -279,7 +279,7 @@ class RelationExtractor(LabelledHead):
         unreachable: Counter = Counter()
         for eg in get_examples():
             entity_labels.update(span.label_ for span in self._entities(eg.reference))
-            pairs = self.candidate_pairs(self._gold_entities(eg))
+            pairs = self.candidate_pairs([self._gold_entities(eg)])[0]
             n_pairs += len(pairs)
             gold = self._gold_relations(eg)
             for head, tail in pairs:
@@ -349,6 +349,28 @@ class RelationExtractor(LabelledHead):
             if head is not None and tail is not None:
                 gold.setdefault(_pair_key(head, tail), set()).add(rel.label)
         return gold
+
+
+def pair_indices(
+    bounds: numpy.ndarray, sizes: numpy.ndarray, max_distance: int
+) -> Tuple[numpy.ndarray, numpy.ndarray]:
+    """Ordered pairs of distinct spans of one doc at most ``max_distance`` tokens apart.
+
+    bounds: (n, 2) (start, end) of a batch's entities, doc after doc; sizes: (n_docs,)
+    entities per doc. Returns (heads, tails), indices into ``bounds``, doc by doc, head-major.
+    """
+    n_pairs = sizes * sizes
+    doc = numpy.repeat(numpy.arange(len(sizes)), n_pairs)
+    first = (numpy.cumsum(sizes) - sizes)[doc]
+    local = numpy.arange(int(n_pairs.sum())) - numpy.repeat(
+        numpy.cumsum(n_pairs) - n_pairs, n_pairs
+    )
+    heads = first + local // sizes[doc]
+    tails = first + local % sizes[doc]
+    (h_start, h_end), (t_start, t_end) = bounds[heads].T, bounds[tails].T
+    gap = numpy.maximum(numpy.maximum(t_start - h_end, h_start - t_end), 0)
+    keep = ((h_start != t_start) | (h_end != t_end)) & (gap <= max_distance)
+    return heads[keep], tails[keep]
 
 
 def row_keys(pairs: List[List[Tuple[Span, Span]]]) -> List[RowKey]:
