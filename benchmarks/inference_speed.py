@@ -41,7 +41,7 @@ from thinc.api import NumpyOps
 from wasabi import msg
 
 from spacy_spanbert.confidence import scaled_softmax
-from spacy_spanbert.decoding import by_doc, non_overlapping, spans_above_threshold
+from spacy_spanbert.decoding import DecodedBatch, decode_batch
 from spacy_spanbert.pipeline.span_ner import SpanNER
 
 BATCH_SIZE = 32
@@ -83,31 +83,34 @@ def piece_times(nlp: Language, docs: Sequence[Doc]) -> Dict[str, float]:
     thresholds = ner.label_thresholds()
     temperature = float(ner.cfg["temperature"])
 
-    def decode() -> List[list]:
+    def decode() -> List[DecodedBatch]:
         decoded = []
         for c, s in zip(candidates, scores):
             probs = scaled_softmax(numpy.asarray(s), temperature)
-            kept = spans_above_threshold(numpy.asarray(c.dataXd), probs, thresholds)
-            kept_by_doc = by_doc(kept, numpy.asarray(c.lengths))
-            decoded.append([(k, non_overlapping(k)) for k in kept_by_doc])
+            bounds, lengths = numpy.asarray(c.dataXd), numpy.asarray(c.lengths)
+            decoded.append(decode_batch(bounds, probs, lengths, thresholds))
         return decoded
 
     decoded = decode()
     label_ids = [nlp.vocab.strings.add(label) for label in ner.labels]
 
+    # what each doc gets written, as Python values, so the floor times spaCy's objects only
+    plans = []
+    for batch, (kept, offsets, flat) in zip(batches, decoded):
+        rows = list(zip(kept.starts.tolist(), kept.ends.tolist(), kept.labels.tolist()))
+        keep = flat.tolist()
+        for i, doc in enumerate(batch):
+            plans.append(
+                (doc, rows[offsets[i] : offsets[i + 1]], keep[offsets[i] : offsets[i + 1]])
+            )
+
     def spacy_floor() -> None:
         """The least spaCy code that writes the same spans: Span objects, a SpanGroup in
         doc.spans, and doc.ents."""
-        for batch, kept_flat in zip(batches, decoded):
-            for doc, (kept, flat) in zip(batch, kept_flat):
-                spans = [
-                    Span(doc, s, e, label=label_ids[lab])
-                    for s, e, lab in zip(
-                        kept.starts.tolist(), kept.ends.tolist(), kept.labels.tolist()
-                    )
-                ]
-                doc.spans["sc"] = SpanGroup(doc, name="sc", spans=spans)
-                doc.ents = [spans[i] for i in flat.tolist()]
+        for doc, rows, keep in plans:
+            spans = [Span(doc, s, e, label=label_ids[lab]) for s, e, lab in rows]
+            doc.spans["sc"] = SpanGroup(doc, name="sc", spans=spans)
+            doc.ents = [span for span, kept in zip(spans, keep) if kept]
 
     def set_annotations() -> None:
         for batch, c, s in zip(batches, candidates, scores):

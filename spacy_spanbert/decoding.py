@@ -4,7 +4,7 @@ Pure functions over NumPy arrays, so both decodings come from one set of scores.
 Scores have one row per candidate span and columns ``["no entity"] + labels``.
 """
 
-from typing import List, NamedTuple, Union
+from typing import NamedTuple, Union
 
 import numpy
 
@@ -29,28 +29,53 @@ def spans_above_threshold(
     threshold: one for every label, or (n_labels,) one per label.
     The label index returned counts entity labels only (column - 1).
     """
-    if probs.shape[0] == 0:
-        empty = numpy.zeros((0,), dtype="i")
-        return ScoredSpans(empty, empty, empty, numpy.zeros((0,), dtype="f"), empty)
-    label_probs = probs[:, 1:]
+    limits = numpy.asarray(threshold, dtype="f")
+    if limits.ndim == 0:
+        limits = numpy.full((probs.shape[1] - 1,), limits, dtype="f")
+    # a label can only reach its threshold where "no entity" leaves it room (up to rounding):
+    # the rest, most candidates, are never looked at again
+    rows = numpy.flatnonzero(probs[:, 0] <= 1.0 - limits.min() + 1e-5)
+    label_probs = probs[rows, 1:]
     best = label_probs.argmax(axis=1)
     best_scores = label_probs[numpy.arange(len(best)), best]
-    limits = numpy.broadcast_to(numpy.asarray(threshold, dtype="f"), (label_probs.shape[1],))
     keep = numpy.flatnonzero(best_scores >= limits[best])
-    return ScoredSpans(
-        bounds[keep, 0].astype("i"),
-        bounds[keep, 1].astype("i"),
-        best[keep].astype("i"),
-        best_scores[keep].astype("f"),
-        keep.astype("i"),
-    )
+    rows = rows[keep]
+    return ScoredSpans(bounds[rows, 0], bounds[rows, 1], best[keep], best_scores[keep], rows)
 
 
-def by_doc(spans: ScoredSpans, lengths: numpy.ndarray) -> List[ScoredSpans]:
-    """A batch's kept spans split by doc; ``lengths``: (n_docs,) candidates per doc, in the
-    order of the candidate rows."""
-    cuts = numpy.searchsorted(spans.rows, numpy.cumsum(lengths)[:-1])
-    return [ScoredSpans(*fields) for fields in zip(*(numpy.split(f, cuts) for f in spans))]
+class DecodedBatch(NamedTuple):
+    """A batch's kept spans in order of doc, start and end; ``offsets`` (n_docs + 1,): doc
+    ``i``'s spans are ``offsets[i]:offsets[i + 1]``; ``flat``: the ones flat decoding keeps."""
+
+    spans: ScoredSpans
+    offsets: numpy.ndarray
+    flat: numpy.ndarray
+
+
+def decode_batch(
+    bounds: numpy.ndarray,
+    probs: numpy.ndarray,
+    lengths: numpy.ndarray,
+    threshold: Union[float, numpy.ndarray],
+) -> DecodedBatch:
+    """Nested and flat decoding of a whole batch: ``spans_above_threshold`` over every
+    candidate, then ``non_overlapping`` for just the docs whose kept spans overlap.
+
+    lengths: (n_docs,) candidates per doc, in the order of the candidate rows.
+    """
+    kept = spans_above_threshold(bounds, probs, threshold)
+    doc = numpy.searchsorted(numpy.cumsum(lengths), kept.rows, side="right")
+    order = numpy.lexsort((kept.ends, kept.starts, doc))
+    kept = ScoredSpans(*(field[order] for field in kept))
+    doc = doc[order]
+    offsets = numpy.searchsorted(doc, numpy.arange(len(lengths) + 1))
+    flat = numpy.ones(len(doc), dtype=bool)
+    clash = (doc[:-1] == doc[1:]) & (kept.ends[:-1] > kept.starts[1:])
+    for i in sorted(set(doc[:-1][clash].tolist())):
+        start, end = offsets[i], offsets[i + 1]
+        flat[start:end] = False
+        flat[start + non_overlapping(ScoredSpans(*(f[start:end] for f in kept)))] = True
+    return DecodedBatch(kept, offsets, flat)
 
 
 def non_overlapping(spans: ScoredSpans) -> numpy.ndarray:

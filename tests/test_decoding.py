@@ -2,7 +2,7 @@
 
 import numpy
 
-from spacy_spanbert.decoding import by_doc, non_overlapping, spans_above_threshold
+from spacy_spanbert.decoding import decode_batch, non_overlapping, spans_above_threshold
 
 BOUNDS = numpy.array([[0, 3], [1, 2], [2, 4], [5, 6]], dtype="i")
 # columns: no-entity, A, B
@@ -42,7 +42,8 @@ def test_empty_inputs() -> None:
         numpy.zeros((0, 2), dtype="i"), numpy.zeros((0, 3), dtype="f"), 0.5
     )
     assert len(kept.starts) == 0 and len(non_overlapping(kept)) == 0
-    assert [len(doc.starts) for doc in by_doc(kept, numpy.array([0, 0]))] == [0, 0]
+    decoded = decode_batch(numpy.zeros((0, 2), dtype="i"), numpy.zeros((0, 3)), [0, 0], 0.5)
+    assert decoded.offsets.tolist() == [0, 0, 0] and len(decoded.flat) == 0
 
 
 def test_flat_without_overlaps_keeps_all_in_order_of_start() -> None:
@@ -54,13 +55,19 @@ def test_flat_without_overlaps_keeps_all_in_order_of_start() -> None:
 
 def test_a_batch_decodes_as_its_docs_one_by_one() -> None:
     rng = numpy.random.default_rng(0)
-    lengths = numpy.array([4, 0, 7, 3])
-    bounds = numpy.concatenate([rng.integers(0, 5, size=(n, 1)) + [[0, 2]] for n in lengths])
+    lengths = numpy.array([40, 0, 70, 3, 30])
+    bounds = numpy.concatenate([rng.integers(0, 20, size=(n, 1)) + [[0, 2]] for n in lengths])
     probs = rng.dirichlet([1.0, 0.5, 0.5], size=int(lengths.sum())).astype("f")
-    batch = by_doc(spans_above_threshold(bounds, probs, 0.4), lengths)
+    decoded = decode_batch(bounds, probs, lengths, 0.4)
     offsets = numpy.concatenate([[0], numpy.cumsum(lengths)])
-    for doc, (start, end) in zip(batch, zip(offsets[:-1], offsets[1:])):
+    for i, (start, end) in enumerate(zip(offsets[:-1], offsets[1:])):
         alone = spans_above_threshold(bounds[start:end], probs[start:end], 0.4)
-        assert doc.starts.tolist() == alone.starts.tolist()
-        assert doc.labels.tolist() == alone.labels.tolist()
-        assert (doc.rows - start).tolist() == alone.rows.tolist()
+        mine = slice(decoded.offsets[i], decoded.offsets[i + 1])
+        got = decoded.spans
+        nested = zip(got.starts[mine], got.ends[mine], got.labels[mine], got.scores[mine])
+        expected = zip(alone.starts, alone.ends, alone.labels, alone.scores)
+        assert sorted(nested) == sorted(expected)
+        flat = zip(got.starts[mine][decoded.flat[mine]], got.ends[mine][decoded.flat[mine]])
+        kept = non_overlapping(alone)
+        assert list(flat) == list(zip(alone.starts[kept], alone.ends[kept]))
+    assert decoded.flat.sum() < len(decoded.flat)  # some docs had overlaps to resolve

@@ -24,7 +24,7 @@ from thinc.api import Config, Model, NumpyOps
 from thinc.types import Floats2d, Ints1d, Ints2d, Ragged
 
 from ..confidence import scaled_softmax
-from ..decoding import by_doc, non_overlapping, spans_above_threshold
+from ..decoding import decode_batch
 from ..joint import initialize_doc_cats
 from .head import SHARED_ENCODER_LISTENER, LabelledHead
 
@@ -167,27 +167,30 @@ class SpanNER(LabelledHead):
         self, docs: Iterable[Doc], candidates_scores: Tuple[Ragged, Floats2d]
     ) -> None:
         """Write ``doc.spans[key]`` (every span whose best label reaches that label's
-        threshold, with its calibrated score) and ``doc.ents`` (the flat subset)."""
+        threshold, in order of start, with its calibrated score) and ``doc.ents`` (the flat
+        subset)."""
         candidates, scores = candidates_scores
         ops = self.model.ops
         lengths = ops.to_numpy(candidates.lengths)
         bounds = ops.to_numpy(candidates.dataXd).reshape((-1, 2))
         probs = scaled_softmax(ops.to_numpy(scores), float(self.cfg["temperature"]))
-        kept_by_doc = by_doc(spans_above_threshold(bounds, probs, self.label_thresholds()), lengths)
+        decoded = decode_batch(bounds, probs, lengths, self.label_thresholds())
         label_ids = [self.vocab.strings.add(label) for label in self.labels]
+        starts, ends = decoded.spans.starts.tolist(), decoded.spans.ends.tolist()
+        labels, flat = decoded.spans.labels.tolist(), decoded.flat.tolist()
+        offsets = decoded.offsets.tolist()
         write_ents = bool(self.cfg["write_ents"])
-        for doc, kept in zip(docs, kept_by_doc):
+        for i, doc in enumerate(docs):
+            first, last = offsets[i], offsets[i + 1]
             spans = [
-                Span(doc, start, end, label=label_ids[label])
-                for start, end, label in zip(
-                    kept.starts.tolist(), kept.ends.tolist(), kept.labels.tolist()
-                )
+                Span(doc, starts[j], ends[j], label=label_ids[labels[j]])
+                for j in range(first, last)
             ]
             doc.spans[self.key] = SpanGroup(
-                doc, name=self.key, attrs={"scores": kept.scores}, spans=spans
+                doc, name=self.key, attrs={"scores": decoded.spans.scores[first:last]}, spans=spans
             )
             if write_ents:
-                doc.ents = [spans[i] for i in non_overlapping(kept).tolist()]
+                doc.ents = [span for span, keep in zip(spans, flat[first:last]) if keep]
 
     def gold_labels(self, examples: List[Example]) -> List[str]:
         return [span.label_ for eg in examples for span in self._reference_spans(eg)]
