@@ -176,19 +176,25 @@ class SpanNER(LabelledHead):
         probs = scaled_softmax(ops.to_numpy(scores), float(self.cfg["temperature"]))
         decoded = decode_batch(bounds, probs, lengths, self.label_thresholds())
         label_ids = [self.vocab.strings.add(label) for label in self.labels]
-        starts, ends = decoded.spans.starts.tolist(), decoded.spans.ends.tolist()
-        labels, flat = decoded.spans.labels.tolist(), decoded.flat.tolist()
-        offsets = decoded.offsets.tolist()
+        rows = list(
+            zip(
+                decoded.spans.starts.tolist(),
+                decoded.spans.ends.tolist(),
+                [label_ids[label] for label in decoded.spans.labels.tolist()],
+            )
+        )
+        flat, offsets, scores = (
+            decoded.flat.tolist(),
+            decoded.offsets.tolist(),
+            decoded.spans.scores,
+        )
+        key = self.key
         write_ents = bool(self.cfg["write_ents"])
         for i, doc in enumerate(docs):
             first, last = offsets[i], offsets[i + 1]
-            spans = [
-                Span(doc, starts[j], ends[j], label=label_ids[labels[j]])
-                for j in range(first, last)
-            ]
-            doc.spans[self.key] = SpanGroup(
-                doc, name=self.key, attrs={"scores": decoded.spans.scores[first:last]}, spans=spans
-            )
+            spans = [Span(doc, start, end, label=label) for start, end, label in rows[first:last]]
+            group = SpanGroup(doc, name=key, attrs={"scores": span_scores[first:last]}, spans=spans)
+            doc.spans[key] = group
             if write_ents:
                 doc.ents = [span for span, keep in zip(spans, flat[first:last]) if keep]
 
