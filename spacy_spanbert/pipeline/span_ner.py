@@ -183,11 +183,8 @@ class SpanNER(LabelledHead):
                 [label_ids[label] for label in decoded.spans.labels.tolist()],
             )
         )
-        flat, offsets, scores = (
-            decoded.flat.tolist(),
-            decoded.offsets.tolist(),
-            decoded.spans.scores,
-        )
+        flat, offsets = decoded.flat.tolist(), decoded.offsets.tolist()
+        span_scores = decoded.spans.scores
         key = self.key
         write_ents = bool(self.cfg["write_ents"])
         for i, doc in enumerate(docs):
