@@ -343,6 +343,9 @@ def pretrain_cli(
     objective: str = typer.Option(
         "span", help="span: span masking + SBO (SpanBERT); mlm: whole-word masking, no SBO"
     ),
+    head_warmup_steps: int = typer.Option(
+        0, help="First steps that train only the output heads (for checkpoints without them)"
+    ),
     bf16: bool = typer.Option(False, help="bf16 mixed precision"),
     fp16: bool = typer.Option(False, help="fp16 mixed precision (GPU)"),
     save_steps: int = typer.Option(500, help="Checkpoint every N steps (in OUTPUT/checkpoints)"),
@@ -364,6 +367,7 @@ def pretrain_cli(
         gradient_accumulation_steps=grad_accum,
         sbo_weight=sbo_weight,
         objective=objective,
+        head_warmup_steps=head_warmup_steps,
         bf16=bf16,
         fp16=fp16,
         save_steps=save_steps,

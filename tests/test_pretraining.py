@@ -224,3 +224,21 @@ def test_mlm_objective_masks_single_words_without_sbo(tiny_bert: Path, tmp_path:
         pretrain(
             tiny_bert, ["a b c"], tmp_path / "x", settings=PretrainingSettings(objective="sbo")
         )
+
+
+def test_head_warmup_trains_only_the_heads_first(tiny_bert: Path, tmp_path: Path) -> None:
+    def weights(directory: Path) -> dict:
+        model = AutoModelForMaskedLM.from_pretrained(str(directory))
+        return {name: value.clone() for name, value in model.state_dict().items()}
+
+    base = weights(tiny_bert)
+    encoder_key = "bert.encoder.layer.0.attention.self.query.weight"
+    for warmup, encoder_moved in ((2, False), (1, True)):
+        settings = PretrainingSettings(
+            max_steps=2, batch_size=4, max_length=32, head_warmup_steps=warmup, logging_steps=1
+        )
+        out = tmp_path / f"warmup-{warmup}"
+        pretrain(tiny_bert, random_texts(400), out, settings=settings)
+        trained = weights(out)
+        assert torch.equal(trained[encoder_key], base[encoder_key]) != encoder_moved
+        assert trained["cls.predictions.bias"].abs().sum() > 0  # the fresh head trained (from 0)

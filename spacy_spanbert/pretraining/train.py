@@ -19,6 +19,7 @@ from transformers import (
     AutoTokenizer,
     PreTrainedTokenizerBase,
     Trainer,
+    TrainerCallback,
     TrainingArguments,
 )
 
@@ -44,6 +45,7 @@ class PretrainingSettings:
     gradient_accumulation_steps: int = 1
     sbo_weight: float = 1.0
     objective: str = "span"
+    head_warmup_steps: int = 0
     bf16: bool = False
     fp16: bool = False
     save_steps: int = 500
@@ -100,6 +102,28 @@ class TokenBlocks(Dataset):
     @property
     def n_tokens(self) -> int:
         return sum(len(block["input_ids"]) for block in self.blocks)
+
+
+class HeadWarmup(TrainerCallback):
+    """For the first ``steps`` optimizer steps only the output heads train: the encoder's
+    weights (and the word embeddings tied to the MLM output) get no gradient, so fresh heads
+    learn to read the encoder before their early, random gradients reach it; those steps
+    skip the encoder's backward pass too."""
+
+    def __init__(self, model: SpanBertForPreTraining, steps: int) -> None:
+        self.encoder = model.masked_lm.base_model
+        self.steps = steps
+
+    def _freeze(self, frozen: bool) -> None:
+        for param in self.encoder.parameters():
+            param.requires_grad_(not frozen)
+
+    def on_train_begin(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
+        self._freeze(state.global_step < self.steps)
+
+    def on_step_end(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
+        if state.global_step == self.steps:
+            self._freeze(False)
 
 
 def words_tokenizer(tokenizer: PreTrainedTokenizerBase) -> PreTrainedTokenizerBase:
@@ -163,7 +187,16 @@ def pretrain(
         seed=settings.seed,
         remove_unused_columns=False,
     )
-    trainer = Trainer(model=model, args=args, train_dataset=blocks, data_collator=collator)
+    callbacks = (
+        [HeadWarmup(model, settings.head_warmup_steps)] if settings.head_warmup_steps else []
+    )
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=blocks,
+        data_collator=collator,
+        callbacks=callbacks,
+    )
     start = time.perf_counter()
     result = trainer.train(resume_from_checkpoint=True if resume else None)  # type: ignore[attr-defined]
     elapsed = time.perf_counter() - start
