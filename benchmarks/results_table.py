@@ -23,6 +23,9 @@ RESULTS = BENCHMARKS / "results"
 README = BENCHMARKS / "README.md"
 BLOCK = re.compile(r"(<!-- results: (\S+) -->\n).*?(<!-- /results -->)", re.S)
 ORDER = ("f1", "precision", "recall", "intent_accuracy", "slot_f1", "sentence_accuracy")
+# nested parts of a results file printed after its tables: numbers as a line, mappings of
+# numbers as a table (lists, such as loss curves, are left to the file)
+DETAILS = ("pretraining_text", "pretraining", "microseconds_per_word", "ratios")
 
 
 def main() -> None:
@@ -108,6 +111,9 @@ def _print_tables(prefix: str, exact: bool = False) -> None:
             _print_joint_differences(result)
         if "differences" in result:
             _print_differences(f"{result['split']} difference", result["differences"])
+        for key in DETAILS:
+            if key in result:
+                _print_details(key.replace("_", " "), result[key])
         if "trained_by" in result:
             print(f"\nPipelines trained by `{result['trained_by']}`.")
         for seed, dev_runs in result.get("sentence_weight_dev", {}).items():
@@ -117,6 +123,32 @@ def _print_tables(prefix: str, exact: bool = False) -> None:
                 dev_cells = ", ".join(f"{k} {_fmt(v)}" for k, v in scores.items())
                 print(f"* {name}: {dev_cells}")
         print()
+
+
+def _print_details(name: str, value: dict) -> None:
+    """``value``'s numbers and words as one line, its mappings of numbers as one table
+    (a column each), and any deeper mapping the same way under its own name."""
+    scalars = {k: v for k, v in value.items() if isinstance(v, (int, float, str))}
+    columns = {
+        k: v
+        for k, v in value.items()
+        if isinstance(v, dict) and v and all(isinstance(x, (int, float)) for x in v.values())
+    }
+    if scalars:
+        print(
+            f"\n{name}: "
+            + "; ".join(f"{k.replace('_', ' ')} {_fmt(v)}" for k, v in scalars.items())
+        )
+    if columns:
+        rows = list(dict.fromkeys(row for column in columns.values() for row in column))
+        print(f"\n| {name} | " + " | ".join(c.replace("_", " ") for c in columns) + " |")
+        print("|---" * (len(columns) + 1) + "|")
+        for row in rows:
+            cells = [_fmt_detail(column.get(row)) for column in columns.values()]
+            print(f"| {row.replace('_', ' ')} | " + " | ".join(cells) + " |")
+    for key, inner in value.items():
+        if isinstance(inner, dict) and key not in columns:
+            _print_details(f"{name}, {key.replace('_', ' ')}", inner)
 
 
 def _print_joint_summary() -> None:
@@ -190,6 +222,13 @@ def _print_differences(title: str, rows: dict) -> None:
         for metric, d in differences.items():
             interval = f"[{d['ci95_low']:+.4f}, {d['ci95_high']:+.4f}]"
             print(f"| {name} | {metric} | {d['difference']:+.4f} | {interval} |")
+
+
+def _fmt_detail(value: object) -> str:
+    """As ``_fmt``, with two decimals for numbers between 1 and 100 (times, ratios)."""
+    if isinstance(value, float) and 1.0 < value < 100.0:
+        return f"{value:.2f}"
+    return _fmt(value)
 
 
 def _fmt(value: object) -> str:
