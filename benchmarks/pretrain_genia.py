@@ -15,6 +15,7 @@
 
     python benchmarks/pretrain_genia.py --quick   # 300 pretraining steps x 8 x 128, 150 NER steps
     python benchmarks/pretrain_genia.py           # 3,000 steps x 32 x 512, 600 NER steps (a GPU)
+    python benchmarks/pretrain_genia.py --quick --systems span --head-warmup-steps 100
 """
 
 import argparse
@@ -61,6 +62,7 @@ from spacy_spanbert.pretraining.train import words_tokenizer
 MAX_WIDTH = 12  # as benchmarks/nested_genia.py
 SPEED_STEPS = 12  # timed steps per variant and round (after one warm-up step)
 HEADS = ("sparse", "dense")
+SYSTEMS = ("none", "mlm", "span")  # continued pretraining: none, --objective mlm, span
 
 
 def dense_loss(model: SpanBertForPreTraining, batch: Dict[str, torch.Tensor]) -> torch.Tensor:
@@ -131,10 +133,16 @@ def loss_curve(directory: Path) -> Dict[str, List[float]]:
 
 
 def main() -> None:
-    parser = benchmark_parser(__doc__)
+    parser = benchmark_parser(__doc__, systems=SYSTEMS)
     parser.add_argument("--data", type=Path, default=SHARED_DATA / "genia" / "jsonl")
     parser.add_argument("--pretrain-steps", type=int, default=0, help="default: the mode's")
     parser.add_argument("--learning-rate", type=float, default=1e-4, help="pretraining")
+    parser.add_argument(
+        "--head-warmup-steps",
+        type=int,
+        default=0,
+        help="pretraining steps that train only the heads",
+    )
     parser.add_argument("--probe", choices=HEADS, help=argparse.SUPPRESS)
     parser.add_argument("--probe-text", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--probe-settings", help=argparse.SUPPRESS)
@@ -150,7 +158,10 @@ def main() -> None:
     pretrain_steps, batch_size, max_length = (300, 8, 128) if args.quick else (3000, 32, 512)
     steps = args.steps or steps
     pretrain_steps = args.pretrain_steps or pretrain_steps
-    work = ROOT / "benchmarks" / "work" / "pretrain-genia" / mode
+    name = "pretrain-genia"
+    if args.head_warmup_steps:
+        name += f"-head-warmup-{args.head_warmup_steps}"
+    work = ROOT / "benchmarks" / "work" / name / mode
     text_file = work / "genia-train-abstracts.txt"
     texts = training_abstracts()
     text_file.parent.mkdir(parents=True, exist_ok=True)
@@ -163,16 +174,18 @@ def main() -> None:
         warmup_ratio=0.06,
         save_steps=pretrain_steps,
         logging_steps=max(pretrain_steps // 30, 1),
+        head_warmup_steps=args.head_warmup_steps,
         bf16=args.gpu_id >= 0,
         seed=args.seed,
     )
-    speed = pretraining_speed(text_file, settings) if args.gpu_id < 0 else {}
+    every_system = len(args.systems) == len(SYSTEMS)
+    speed = pretraining_speed(text_file, settings) if args.gpu_id < 0 and every_system else {}
     if speed:
         msg.info(f"pretraining speed: {speed}")
     pretraining: Dict[str, Any] = {}
-    encoders = {"none": minilm_path()}
-    for system, objective in (("mlm", "mlm"), ("span", "span")):
-        settings.objective = objective
+    encoders = {"none": minilm_path()} if "none" in args.systems else {}
+    for system in [s for s in args.systems if s != "none"]:
+        settings.objective = objective = system
         summary = pretrain(minilm_path(), texts, work / system, settings=settings)
         pretraining[system] = {
             "tokens_per_second": round(summary["tokens_per_second"], 1),
@@ -207,10 +220,10 @@ def main() -> None:
             f"{system}: test F1 {systems[system]['f1']:.4f}, dev F1 {systems[system]['dev_f1']:.4f}"
         )
     differences = {
-        f"span - {other}": {"f1": paired_bootstrap(micro_f1, counts["span"], counts[other])}
-        for other in ("none", "mlm")
+        f"{a} - {b}": {"f1": paired_bootstrap(micro_f1, counts[a], counts[b])}
+        for a, b in (("span", "none"), ("span", "mlm"), ("mlm", "none"))
+        if a in counts and b in counts
     }
-    differences["mlm - none"] = {"f1": paired_bootstrap(micro_f1, counts["mlm"], counts["none"])}
     msg.table(
         [
             (n, *(f"{s[k]:.4f}" for k in ("precision", "recall", "f1", "dev_f1")))
@@ -237,7 +250,7 @@ def main() -> None:
             f"{dense} ({speed['sparse_speedup']}x)"
         )
     write_results(
-        "pretrain-genia",
+        name,
         mode,
         {
             "dataset": "genia",
@@ -253,6 +266,7 @@ def main() -> None:
                 "batch_size": batch_size,
                 "max_length": max_length,
                 "learning_rate": args.learning_rate,
+                "head_warmup_steps": args.head_warmup_steps,
                 "objectives": pretraining,
                 "speed": speed,
             },
