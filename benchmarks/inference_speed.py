@@ -96,21 +96,20 @@ def piece_times(nlp: Language, docs: Sequence[Doc]) -> Dict[str, float]:
 
     # what each doc gets written, as Python values, so the floor times spaCy's objects only
     plans = []
-    for batch, (kept, offsets, flat) in zip(batches, decoded):
+    for batch, (kept, offsets, flat, flat_offsets) in zip(batches, decoded):
         rows = list(zip(kept.starts.tolist(), kept.ends.tolist(), kept.labels.tolist()))
-        keep = flat.tolist()
         for i, doc in enumerate(batch):
-            plans.append(
-                (doc, rows[offsets[i] : offsets[i + 1]], keep[offsets[i] : offsets[i + 1]])
-            )
+            first = offsets[i]
+            ents = [j - first for j in flat[flat_offsets[i] : flat_offsets[i + 1]].tolist()]
+            plans.append((doc, rows[first : offsets[i + 1]], ents))
 
     def spacy_floor() -> None:
         """The least spaCy code that writes the same spans: Span objects, a SpanGroup in
         doc.spans, and doc.ents."""
-        for doc, rows, keep in plans:
+        for doc, rows, ents in plans:
             spans = [Span(doc, s, e, label=label_ids[lab]) for s, e, lab in rows]
             doc.spans["sc"] = SpanGroup(doc, name="sc", spans=spans)
-            doc.ents = [span for span, kept in zip(spans, keep) if kept]
+            doc.ents = [spans[j] for j in ents]
 
     def set_annotations() -> None:
         for batch, c, s in zip(batches, candidates, scores):

@@ -44,12 +44,14 @@ def spans_above_threshold(
 
 
 class DecodedBatch(NamedTuple):
-    """A batch's kept spans in order of doc, start and end; ``offsets`` (n_docs + 1,): doc
-    ``i``'s spans are ``offsets[i]:offsets[i + 1]``; ``flat``: the ones flat decoding keeps."""
+    """A batch's decoded spans. ``spans``: the kept spans in candidate order, doc ``i``'s at
+    ``offsets[i]:offsets[i + 1]``; ``flat``: indices into ``spans`` of the flat decoding's,
+    doc after doc and by start, doc ``i``'s at ``flat_offsets[i]:flat_offsets[i + 1]``."""
 
     spans: ScoredSpans
     offsets: numpy.ndarray
     flat: numpy.ndarray
+    flat_offsets: numpy.ndarray
 
 
 def decode_batch(
@@ -61,21 +63,22 @@ def decode_batch(
     """Nested and flat decoding of a whole batch: ``spans_above_threshold`` over every
     candidate, then ``non_overlapping`` for just the docs whose kept spans overlap.
 
-    lengths: (n_docs,) candidates per doc, in the order of the candidate rows.
+    lengths: (n_docs,) candidates per doc; a doc's candidates are contiguous rows, in order.
     """
     kept = spans_above_threshold(bounds, probs, threshold)
     doc = numpy.searchsorted(numpy.cumsum(lengths), kept.rows, side="right")
-    order = numpy.lexsort((kept.ends, kept.starts, doc))
-    kept = ScoredSpans(*(field[order] for field in kept))
-    doc = doc[order]
-    offsets = numpy.searchsorted(doc, numpy.arange(len(lengths) + 1))
-    flat = numpy.ones(len(doc), dtype=bool)
-    clash = (doc[:-1] == doc[1:]) & (kept.ends[:-1] > kept.starts[1:])
-    for i in sorted(set(doc[:-1][clash].tolist())):
-        start, end = offsets[i], offsets[i + 1]
-        flat[start:end] = False
-        flat[start + non_overlapping(ScoredSpans(*(f[start:end] for f in kept)))] = True
-    return DecodedBatch(kept, offsets, flat)
+    n_docs = numpy.arange(len(lengths) + 1)
+    offsets = numpy.searchsorted(doc, n_docs)
+    by_start = numpy.lexsort((kept.ends, kept.starts, doc))
+    starts, ends, docs = kept.starts[by_start], kept.ends[by_start], doc[by_start]
+    in_flat = numpy.ones(len(doc), dtype=bool)
+    clash = (docs[:-1] == docs[1:]) & (ends[:-1] > starts[1:])
+    for i in sorted(set(docs[:-1][clash].tolist())):
+        mine = numpy.arange(offsets[i], offsets[i + 1])
+        in_flat[mine] = False
+        in_flat[mine[non_overlapping(ScoredSpans(*(field[mine] for field in kept)))]] = True
+    flat = by_start[in_flat[by_start]]
+    return DecodedBatch(kept, offsets, flat, numpy.searchsorted(doc[flat], n_docs))
 
 
 def non_overlapping(spans: ScoredSpans) -> numpy.ndarray:

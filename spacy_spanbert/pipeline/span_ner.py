@@ -167,7 +167,7 @@ class SpanNER(LabelledHead):
         self, docs: Iterable[Doc], candidates_scores: Tuple[Ragged, Floats2d]
     ) -> None:
         """Write ``doc.spans[key]`` (every span whose best label reaches that label's
-        threshold, in order of start, with its calibrated score) and ``doc.ents`` (the flat
+        threshold, with its calibrated score) and ``doc.ents`` (the flat
         subset)."""
         candidates, scores = candidates_scores
         ops = self.model.ops
@@ -183,7 +183,8 @@ class SpanNER(LabelledHead):
                 [label_ids[label] for label in decoded.spans.labels.tolist()],
             )
         )
-        flat, offsets = decoded.flat.tolist(), decoded.offsets.tolist()
+        offsets, flat = decoded.offsets.tolist(), decoded.flat.tolist()
+        flat_offsets = decoded.flat_offsets.tolist()
         span_scores = decoded.spans.scores
         key = self.key
         write_ents = bool(self.cfg["write_ents"])
@@ -193,7 +194,7 @@ class SpanNER(LabelledHead):
             group = SpanGroup(doc, name=key, attrs={"scores": span_scores[first:last]}, spans=spans)
             doc.spans[key] = group
             if write_ents:
-                doc.ents = [span for span, keep in zip(spans, flat[first:last]) if keep]
+                doc.ents = [spans[j - first] for j in flat[flat_offsets[i] : flat_offsets[i + 1]]]
 
     def gold_labels(self, examples: List[Example]) -> List[str]:
         return [span.label_ for eg in examples for span in self._reference_spans(eg)]
