@@ -177,6 +177,24 @@ def prf(scores: Dict[str, Any], attr: str) -> Dict[str, Any]:
     }
 
 
+def print_per_label_f1(systems: Dict[str, Dict[str, Any]], title: str = "F1 per label") -> None:
+    """A table of F1 per label (rows) and system (columns), for the systems that have
+    ``per_label`` scores; a label a system never predicted or saw counts 0."""
+    scored = {name: s for name, s in systems.items() if "per_label" in s}
+    labels = sorted({label for s in scored.values() for label in s["per_label"]})
+    msg.table(
+        [
+            (
+                label,
+                *(f"{s['per_label'].get(label, {}).get('f1', 0.0):.4f}" for s in scored.values()),
+            )
+            for label in labels
+        ],
+        header=(title, *scored),
+        divider=True,
+    )
+
+
 def words_only(nlp: Language, doc: Doc) -> Doc:
     """A copy of ``doc`` with its words and spaces only (no annotation)."""
     return Doc(nlp.vocab, words=[t.text for t in doc], spaces=[bool(t.whitespace_) for t in doc])

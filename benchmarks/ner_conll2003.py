@@ -22,6 +22,7 @@ from common import (
     evaluate,
     peak_memory_mb,
     prf,
+    print_per_label_f1,
     save_docbin,
     train,
     training_overrides,
@@ -101,16 +102,7 @@ def main() -> None:
         header=("system", "P", "R", "F1", "words/s"),
         divider=True,
     )
-    scored = {name: s for name, s in systems.items() if "per_label" in s}
-    labels = sorted({label for s in scored.values() for label in s["per_label"]})
-    msg.table(
-        [
-            (label, *(f"{s['per_label'][label]['f1']:.4f}" for s in scored.values()))
-            for label in labels
-        ],
-        header=("label", *scored),
-        divider=True,
-    )
+    print_per_label_f1(systems, "label")
     payload: Dict[str, Any] = {
         "dataset": "conll2003",
         "split": "test",

@@ -23,6 +23,7 @@ from common import (
     best_words_per_second,
     evaluate,
     prf,
+    print_per_label_f1,
     save_docbin,
     train,
     training_overrides,
@@ -89,15 +90,7 @@ def main() -> None:
         header=("system", "P", "R", "F1", "words/s"),
         divider=True,
     )
-    labels = sorted({label for s in systems.values() for label in s["per_label"]})
-    msg.table(
-        [
-            (lab, *(f"{s['per_label'].get(lab, {}).get('f1', 0.0):.4f}" for s in systems.values()))
-            for lab in labels
-        ],
-        header=("type", *systems),
-        divider=True,
-    )
+    print_per_label_f1(systems, "type")
     payload: Dict[str, Any] = {
         "dataset": "genia",
         "split": "test",

@@ -37,6 +37,7 @@ from common import (
     evaluate,
     minilm_path,
     prf,
+    print_per_label_f1,
     save_docbin,
     train,
     training_overrides,
@@ -232,15 +233,7 @@ def main() -> None:
         header=("continued pretraining", "P", "R", "F1", "dev F1"),
         divider=True,
     )
-    labels = sorted({label for s in systems.values() for label in s["per_label"]})
-    msg.table(
-        [
-            (lab, *(f"{s['per_label'].get(lab, {}).get('f1', 0.0):.4f}" for s in systems.values()))
-            for lab in labels
-        ],
-        header=("type", *systems),
-        divider=True,
-    )
+    print_per_label_f1(systems, "type")
     for name, difference in differences.items():
         msg.info(f"F1 {name} (95% paired bootstrap): {difference['f1']}")
     if speed:

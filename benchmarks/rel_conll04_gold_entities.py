@@ -19,6 +19,7 @@ from common import (
     ROOT,
     benchmark_parser,
     evaluate,
+    print_per_label_f1,
     train,
     training_overrides,
     use_device,
@@ -74,18 +75,7 @@ def main() -> None:
         header=("system", "P", "R", "F1"),
         divider=True,
     )
-    labels = sorted({label for s in systems.values() for label in s["per_label"]})
-    msg.table(
-        [
-            (
-                label,
-                *(f"{s['per_label'].get(label, {}).get('f1', 0.0):.4f}" for s in systems.values()),
-            )
-            for label in labels
-        ],
-        header=("F1 per label", *systems),
-        divider=True,
-    )
+    print_per_label_f1(systems)
     write_results(
         "rel-conll04-gold-entities",
         mode,
