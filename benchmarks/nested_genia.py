@@ -12,7 +12,7 @@ interval over test sentences.
 """
 
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 import numpy
 import spacy
@@ -32,6 +32,7 @@ from common import (
     write_results,
 )
 from paired_bootstrap import micro_f1, paired_bootstrap, span_counts
+from spacy.tokens import Doc
 from thinc.api import Config
 from wasabi import msg
 
@@ -40,6 +41,18 @@ from spacy_spanbert.corpus.nested_json import read_nested_json
 BATCH_SIZE = 32
 MAX_WIDTH = 12  # covers all but a handful of GENIA mentions (the rest are counted at initialize)
 SYSTEMS = {"spanbert_ner": "spanbert_ner", "spacy_spancat": "spancat"}  # system: component
+
+
+def prepare_genia(data: Path, work: Path, n_train: int, n_dev: int) -> Dict[str, List[Doc]]:
+    """Train (the first ``n_train`` sentences; 0: all), dev (the first ``n_dev``) and test
+    docs, nested spans in doc.spans["sc"], written to ``work``/<split>.spacy."""
+    nlp = spacy.blank("en")
+    splits = {}
+    for split, limit in (("train", n_train), ("dev", n_dev), ("test", 0)):
+        docs = read_nested_json(data / f"{split}.jsonl", nlp.vocab)
+        splits[split] = docs[:limit] if limit else docs
+        save_docbin(splits[split], work / f"{split}.spacy")
+    return splits
 
 
 def main() -> None:
@@ -51,12 +64,7 @@ def main() -> None:
     n_train, n_dev, steps = (3000, 300, 150) if args.quick else (0, 500, 600)
     steps = args.steps or steps
     work = ROOT / "benchmarks" / "work" / "genia" / mode
-    nlp = spacy.blank("en")
-    splits = {}
-    for split, limit in (("train", n_train), ("dev", n_dev), ("test", 0)):
-        docs = read_nested_json(args.data / f"{split}.jsonl", nlp.vocab)
-        splits[split] = docs[:limit] if limit else docs
-        save_docbin(splits[split], work / f"{split}.spacy")
+    splits = prepare_genia(args.data, work, n_train, n_dev)
     base = Config().from_disk(ROOT / "configs" / "spans.cfg", interpolate=False)
     systems: Dict[str, Any] = {}
     pipelines = {}

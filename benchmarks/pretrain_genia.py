@@ -38,19 +38,18 @@ from common import (
     minilm_path,
     prf,
     print_per_label_f1,
-    save_docbin,
     train,
     training_overrides,
     use_device,
     write_results,
 )
 from genia_abstracts import training_abstracts
+from nested_genia import MAX_WIDTH, prepare_genia
 from paired_bootstrap import micro_f1, paired_bootstrap, span_counts
 from thinc.api import Config
 from transformers import AutoModelForMaskedLM, AutoTokenizer
 from wasabi import msg
 
-from spacy_spanbert.corpus.nested_json import read_nested_json
 from spacy_spanbert.pretraining import (
     PretrainingSettings,
     SpanBertForPreTraining,
@@ -60,7 +59,6 @@ from spacy_spanbert.pretraining import (
 )
 from spacy_spanbert.pretraining.train import words_tokenizer
 
-MAX_WIDTH = 12  # as benchmarks/nested_genia.py
 SPEED_STEPS = 12  # timed steps per variant and round (after one warm-up step)
 HEADS = ("sparse", "dense")
 SYSTEMS = ("none", "mlm", "span")  # continued pretraining: none, --objective mlm, span
@@ -197,12 +195,7 @@ def main() -> None:
         }
         encoders[system] = str(work / system)
         msg.good(f"pretrained ({objective}): {summary}")
-    nlp = spacy.blank("en")
-    splits = {}
-    for split, limit in (("train", n_train), ("dev", n_dev), ("test", 0)):
-        docs = read_nested_json(args.data / f"{split}.jsonl", nlp.vocab)
-        splits[split] = docs[:limit] if limit else docs
-        save_docbin(splits[split], work / f"{split}.spacy")
+    splits = prepare_genia(args.data, work, n_train, n_dev)
     config = Config().from_disk(ROOT / "configs" / "spans.cfg", interpolate=False)
     systems: Dict[str, Any] = {}
     counts: Dict[str, numpy.ndarray] = {}
