@@ -14,7 +14,7 @@ spaCy's ``ner`` is timed only (its accuracy is ner_conll2003.py's subject).
 
     python benchmarks/ner_conll2003.py --quick --systems spanbert_ner,spacy_ner
     python benchmarks/inference_speed.py --quick   # the quick pipelines
-    python benchmarks/inference_speed.py           # the full run's pipelines
+    python benchmarks/inference_speed.py --model DIR --spacy-ner DIR  # any trained on CoNLL-2003
 """
 
 import time
@@ -138,14 +138,19 @@ def piece_times(nlp: Language, docs: Sequence[Doc]) -> Dict[str, float]:
 
 def main() -> None:
     parser = benchmark_parser(__doc__)
-    parser.add_argument("--pipelines", type=Path, default=None, help="ner_conll2003's work folder")
+    parser.add_argument("--model", type=Path, help="a spanbert_ner pipeline (default: the mode's)")
+    parser.add_argument("--spacy-ner", type=Path, help="a spaCy ner pipeline (default: the mode's)")
+    parser.add_argument("--docs", type=int, default=0, help="only the first N test docs (0: all)")
     args = parser.parse_args()
     use_device(args.gpu_id)
     mode = "quick" if args.quick else "full"
-    work = args.pipelines or ROOT / "benchmarks" / "work" / "conll2003" / mode
-    ner_dir = work / "spanbert_ner" / "model-last"
+    work = ROOT / "benchmarks" / "work" / "conll2003" / mode
+    ner_dir = args.model or work / "spanbert_ner" / "model-last"
+    spacy_ner_dir = args.spacy_ner or work / "spacy_ner" / "model-last"
     nlp = spacy.load(ner_dir)
-    test = list(DocBin().from_disk(work / "test.spacy").get_docs(nlp.vocab))
+    # the test docs the pipeline's benchmark wrote, two levels above it
+    test = list(DocBin().from_disk(ner_dir.parent.parent / "test.spacy").get_docs(nlp.vocab))
+    test = test[: args.docs or len(test)]
     sentences = [sent.as_doc() for doc in test for sent in doc.sents]
     msg.info(f"{len(test)} test docs of 10 sentences, {len(sentences)} sentences")
     pieces = {
@@ -157,7 +162,7 @@ def main() -> None:
     pipelines = {
         "spanbert_ner": nlp,
         "encoder_only": spacy.load(ner_dir, exclude=["spanbert_ner"]),
-        "spacy_ner": spacy.load(work / "spacy_ner" / "model-last"),
+        "spacy_ner": spacy.load(spacy_ner_dir),
     }
     if args.gpu_id < 0:
         pipelines["spanbert_ner_int8"] = spacy.load(ner_dir, config=INT8)
@@ -202,7 +207,7 @@ def main() -> None:
             "dataset": "conll2003",
             "split": "test",
             "encoder": "all-MiniLM-L6-v2",
-            "pipelines": str(work.relative_to(ROOT)) if work.is_relative_to(ROOT) else str(work),
+            "pipelines": {"spanbert_ner": _shown(ner_dir), "spacy_ner": _shown(spacy_ner_dir)},
             "batch_size": BATCH_SIZE,
             "microseconds_per_word": pieces,
             "systems": systems,
@@ -210,6 +215,11 @@ def main() -> None:
             "peak_memory_mb_20k_words": peak,
         },
     )
+
+
+def _shown(path: Path) -> str:
+    path = path.resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ BLOCK = re.compile(r"(<!-- results: (\S+) -->\n).*?(<!-- /results -->)", re.S)
 ORDER = ("f1", "precision", "recall", "intent_accuracy", "slot_f1", "sentence_accuracy")
 # nested parts of a results file printed after its tables: numbers as a line, mappings of
 # numbers as a table (lists, such as loss curves, are left to the file)
-DETAILS = ("pretraining_text", "pretraining", "microseconds_per_word", "ratios")
+DETAILS = ("pipelines", "pretraining_text", "pretraining", "microseconds_per_word", "ratios")
 
 
 def main() -> None:

@@ -61,23 +61,24 @@ def decode_batch(
     threshold: Union[float, numpy.ndarray],
 ) -> DecodedBatch:
     """Nested and flat decoding of a whole batch: ``spans_above_threshold`` over every
-    candidate, then ``non_overlapping`` for just the docs whose kept spans overlap.
+    candidate, then the greedy flat decoding (as ``non_overlapping``) for just the spans of
+    docs whose kept spans overlap.
 
     lengths: (n_docs,) candidates per doc; a doc's candidates are contiguous rows, in order.
     """
     kept = spans_above_threshold(bounds, probs, threshold)
     doc = numpy.searchsorted(numpy.cumsum(lengths), kept.rows, side="right")
     n_docs = numpy.arange(len(lengths) + 1)
-    offsets = numpy.searchsorted(doc, n_docs)
     by_start = numpy.lexsort((kept.ends, kept.starts, doc))
     starts, ends, docs = kept.starts[by_start], kept.ends[by_start], doc[by_start]
-    in_flat = numpy.ones(len(doc), dtype=bool)
     clash = (docs[:-1] == docs[1:]) & (ends[:-1] > starts[1:])
-    for i in sorted(set(docs[:-1][clash].tolist())):
-        mine = numpy.arange(offsets[i], offsets[i + 1])
-        in_flat[mine] = False
-        in_flat[mine[non_overlapping(ScoredSpans(*(field[mine] for field in kept)))]] = True
+    in_flat = numpy.ones(len(doc), dtype=bool)
+    if clash.any():
+        contested = numpy.flatnonzero(numpy.isin(doc, docs[:-1][clash]))
+        in_flat[contested] = False
+        in_flat[contested[_greedy(kept, doc, contested)]] = True
     flat = by_start[in_flat[by_start]]
+    offsets = numpy.searchsorted(doc, n_docs)
     return DecodedBatch(kept, offsets, flat, numpy.searchsorted(doc[flat], n_docs))
 
 
@@ -87,16 +88,28 @@ def non_overlapping(spans: ScoredSpans) -> numpy.ndarray:
     Ties go to the longer span, then the earlier one. Returns the indices of the spans
     kept, in order of their starts.
     """
-    by_start = numpy.lexsort((spans.ends, spans.starts))
-    if (spans.ends[by_start[:-1]] <= spans.starts[by_start[1:]]).all():
-        return by_start  # nothing overlaps (the usual case)
-    widths = spans.ends - spans.starts
-    order = numpy.lexsort((spans.starts, -widths, -spans.scores))
-    taken = numpy.zeros((int(spans.ends.max()),), dtype=bool)
-    kept = []
+    every = numpy.arange(len(spans.starts))
+    kept = every[_greedy(spans, numpy.zeros_like(every), every)]
+    return kept[numpy.argsort(spans.starts[kept], kind="stable")]
+
+
+def _greedy(spans: ScoredSpans, doc: numpy.ndarray, subset: numpy.ndarray) -> numpy.ndarray:
+    """Positions in ``subset`` (indices of ``spans``, ``doc`` giving each span's doc) of the
+    spans that win, doc by doc: by score, then width, then start, each span kept unless it
+    overlaps one kept before it in its doc."""
+    starts, ends = spans.starts[subset], spans.ends[subset]
+    order = numpy.lexsort((starts, starts - ends, -spans.scores[subset], doc[subset]))
+    starts_l, ends_l, docs_l = starts.tolist(), ends.tolist(), doc[subset].tolist()
+    won = []
+    size = max(ends_l, default=0)
+    taken = bytearray(size)
+    current = None
     for i in order.tolist():
-        start, end = spans.starts[i], spans.ends[i]
-        if not taken[start:end].any():
-            taken[start:end] = True
-            kept.append(i)
-    return numpy.array(sorted(kept, key=lambda i: spans.starts[i]), dtype="i")
+        if docs_l[i] != current:
+            current = docs_l[i]
+            taken = bytearray(size)
+        start, end = starts_l[i], ends_l[i]
+        if not any(taken[start:end]):
+            taken[start:end] = b"\x01" * (end - start)
+            won.append(i)
+    return numpy.array(won, dtype="i")
