@@ -8,7 +8,9 @@ sees only dev; test is scored once before and once after. ECE is over what the p
 emits (entities, nested spans, relations), each counted right when it matches gold exactly.
 
 The pipelines come from the training benchmarks, run first; the dev and test sets are the
-ones each wrote into its work folder, two levels above the pipeline:
+ones each wrote into its work folder, two levels above the pipeline. Beside each ECE after
+calibration, its floor: the ECE a perfectly calibrated model with the same scores would show
+on that many outputs.
 
     python benchmarks/ner_conll2003.py --quick --systems spanbert_ner
     python benchmarks/nested_genia.py --quick --systems spanbert_ner
@@ -93,6 +95,18 @@ def ece(scored: numpy.ndarray) -> float:
     return round(expected_calibration_error(scored[known, 0], scored[known, 1]), 4)
 
 
+def ece_floor(scored: numpy.ndarray, draws: int = 200, seed: int = 0) -> float:
+    """The ECE a perfectly calibrated model with the same emitted scores would show on this
+    many outputs: the mean ECE when each output is right with the probability it is scored.
+    An ECE near it can't be told from perfect calibration."""
+    scores = scored[~numpy.isnan(scored[:, 0]), 0]
+    rng = numpy.random.default_rng(seed)
+    errors = [
+        expected_calibration_error(scores, rng.random(len(scores)) < scores) for _ in range(draws)
+    ]
+    return round(float(numpy.mean(errors)), 4) if len(scores) else 0.0
+
+
 def read_docs(path: Path, vocab: Vocab) -> List[Doc]:
     return list(DocBin().from_disk(path).get_docs(vocab))
 
@@ -148,6 +162,7 @@ def main() -> None:
             "f1_tuned": round(float(micro_f1(counts_after)), 4),
             "ece_before": ece(scored_before),
             "ece_after": ece(scored_after),
+            "ece_after_floor": ece_floor(scored_after),
             "temperature": {r.name: round(r.temperature, 3) for r in reports},
             "thresholds": {
                 r.name: {label: round(after.threshold, 3) for label, (_, after) in r.labels.items()}

@@ -77,7 +77,7 @@ def test_genia_pretraining_text_is_the_training_split_only() -> None:
 def test_confidence_counts_what_was_emitted_against_gold() -> None:
     import numpy
     import spacy
-    from confidence import ece, outcomes
+    from confidence import ece, ece_floor, outcomes
     from spacy.tokens import Span
     from spacy.training import Example
 
@@ -96,5 +96,9 @@ def test_confidence_counts_what_was_emitted_against_gold() -> None:
     assert counts.tolist() == [[1, 1, 2]]
     assert scored.ravel().tolist() == pytest.approx([0.9, 1.0, 0.6, 0.0])
     assert ece(scored) == pytest.approx((0.1 + 0.6) / 2)
+    calibrated = numpy.random.default_rng(1).random((20000, 2)).astype("f")
+    calibrated[:, 1] = numpy.random.default_rng(2).random(20000) < calibrated[:, 0]
+    assert ece(calibrated) < 0.01 and ece_floor(calibrated) < 0.01
+    assert ece_floor(scored) > ece_floor(calibrated)  # two outputs: a large floor
     counts, scored = outcomes([Example(pred, gold)], "relations")  # the tail's type differs
     assert counts.tolist() == [[0, 1, 1]] and scored.ravel().tolist() == pytest.approx([0.8, 0.0])
