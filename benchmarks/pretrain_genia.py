@@ -16,6 +16,7 @@
     python benchmarks/pretrain_genia.py --quick   # 300 pretraining steps x 8 x 128, 150 NER steps
     python benchmarks/pretrain_genia.py           # 3,000 steps x 32 x 512, 600 NER steps (a GPU)
     python benchmarks/pretrain_genia.py --quick --systems span --head-warmup-steps 100
+    python benchmarks/pretrain_genia.py --quick --reuse-pretrained  # after a run that stopped
 """
 
 import argparse
@@ -25,7 +26,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 import numpy
 import spacy
@@ -57,6 +58,7 @@ from spacy_spanbert.pretraining import (
     TokenBlocks,
     pretrain,
 )
+from spacy_spanbert.pretraining.sbo import SBO_WEIGHTS, mlm_head_present
 from spacy_spanbert.pretraining.train import words_tokenizer
 
 SPEED_STEPS = 12  # timed steps per variant and round (after one warm-up step)
@@ -122,6 +124,33 @@ def pretraining_speed(text_file: Path, settings: PretrainingSettings) -> Dict[st
     return {**speed, "sparse_speedup": round(ratio, 2)}
 
 
+def pretrained_before(
+    directory: Path, texts: List[str], settings: PretrainingSettings
+) -> Optional[Dict[str, Any]]:
+    """The summary of a pretraining an earlier run finished in ``directory`` with the same
+    steps and batch size (read from the Trainer's state and log), or None."""
+    state_file = (
+        directory / "checkpoints" / f"checkpoint-{settings.max_steps}" / "trainer_state.json"
+    )
+    if not state_file.exists():
+        return None
+    state = json.loads(state_file.read_text())
+    if (state["max_steps"], state["train_batch_size"]) != (settings.max_steps, settings.batch_size):
+        return None
+    runtime = json.loads((directory / "loss_log.jsonl").read_text().splitlines()[-1])[
+        "train_runtime"
+    ]
+    tokenizer = words_tokenizer(AutoTokenizer.from_pretrained(minilm_path()))
+    blocks = TokenBlocks(texts, tokenizer, settings.max_length)
+    n_seen = settings.max_steps * settings.batch_size * settings.gradient_accumulation_steps
+    return {
+        "tokens_per_second": n_seen * blocks.n_tokens / len(blocks) / runtime,
+        "mlm_head_loaded": mlm_head_present(minilm_path()),
+        "sbo_head_loaded": (Path(minilm_path()) / SBO_WEIGHTS).is_file(),
+        "blocks": len(blocks),
+    }
+
+
 def loss_curve(directory: Path) -> Dict[str, List[float]]:
     entries = [
         json.loads(line)
@@ -136,6 +165,11 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=SHARED_DATA / "genia" / "jsonl")
     parser.add_argument("--pretrain-steps", type=int, default=0, help="default: the mode's")
     parser.add_argument("--learning-rate", type=float, default=1e-4, help="pretraining")
+    parser.add_argument(
+        "--reuse-pretrained",
+        action="store_true",
+        help="use encoders an earlier run finished in the work folder (same steps and batch)",
+    )
     parser.add_argument(
         "--head-warmup-steps",
         type=int,
@@ -185,7 +219,11 @@ def main() -> None:
     encoders = {"none": minilm_path()} if "none" in args.systems else {}
     for system in [s for s in args.systems if s != "none"]:
         settings.objective = objective = system
-        summary = pretrain(minilm_path(), texts, work / system, settings=settings)
+        summary = (
+            pretrained_before(work / system, texts, settings) if args.reuse_pretrained else None
+        )
+        if summary is None:
+            summary = pretrain(minilm_path(), texts, work / system, settings=settings)
         pretraining[system] = {
             "tokens_per_second": round(summary["tokens_per_second"], 1),
             "mlm_head_loaded": summary["mlm_head_loaded"],
