@@ -228,7 +228,7 @@ def peak_memory_mb(model_dir: Path, n_words: int, words: List[str]) -> Dict[str,
     ``n_words`` words (the given words repeated): ``rss`` (host), and on a GPU ``gpu`` (the
     most PyTorch's allocator held, cupy's arrays included)."""
     code = (
-        "import json, resource, sys, spacy, torch\n"
+        "import json, sys, spacy, torch\n"
         "from spacy.tokens import Doc\n"
         "from thinc.api import set_gpu_allocator\n"
         "gpu_id = int(sys.argv[3])\n"
@@ -236,7 +236,9 @@ def peak_memory_mb(model_dir: Path, n_words: int, words: List[str]) -> Dict[str,
         "nlp = spacy.load(sys.argv[1]); words = json.loads(sys.stdin.read())\n"
         "n = int(sys.argv[2]); words = (words * (n // len(words) + 1))[:n]\n"
         "doc = nlp(Doc(nlp.vocab, words=words))\n"
-        "rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
+        # the peak of this process's own memory (ru_maxrss would keep the parent's from the fork)
+        "status = open('/proc/self/status').read().split('VmHWM:')[1]\n"
+        "rss = int(status.split()[0]) / 1024\n"
         "gpu = torch.cuda.max_memory_allocated() / 1024**2 if gpu_id >= 0 else 0.0\n"
         "print(len(doc), len(doc.ents), rss, gpu)\n"
     )
