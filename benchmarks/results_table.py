@@ -137,7 +137,7 @@ def _print_details(name: str, value: dict) -> None:
     if scalars:
         print(
             f"\n{name}: "
-            + "; ".join(f"{k.replace('_', ' ')} {_fmt(v)}" for k, v in scalars.items())
+            + "; ".join(f"{k.replace('_', ' ')} {_fmt_detail(v)}" for k, v in scalars.items())
         )
     if columns:
         rows = list(dict.fromkeys(row for column in columns.values() for row in column))
@@ -225,8 +225,11 @@ def _print_differences(title: str, rows: dict) -> None:
 
 
 def _fmt_detail(value: object) -> str:
-    """As ``_fmt``, with two decimals for numbers between 1 and 100 (times, ratios)."""
-    if isinstance(value, float) and 1.0 < value < 100.0:
+    """Times and ratios: three significant digits below 1, two decimals below 100, else as
+    ``_fmt``."""
+    if isinstance(value, float) and value < 1.0:
+        return f"{value:.3g}"
+    if isinstance(value, float) and value < 100.0:
         return f"{value:.2f}"
     return _fmt(value)
 
