@@ -61,8 +61,9 @@ def decode_batch(
     threshold: Union[float, numpy.ndarray],
 ) -> DecodedBatch:
     """Nested and flat decoding of a whole batch: ``spans_above_threshold`` over every
-    candidate, then the greedy flat decoding (as ``non_overlapping``) for just the spans of
-    docs whose kept spans overlap.
+    candidate, then the greedy flat decoding for just the spans of docs whose kept spans
+    overlap: the highest-scoring span wins any overlap, ties going to the longer span, then
+    the earlier one.
 
     lengths: (n_docs,) candidates per doc; a doc's candidates are contiguous rows, in order.
     """
@@ -80,17 +81,6 @@ def decode_batch(
     flat = by_start[in_flat[by_start]]
     offsets = numpy.searchsorted(doc, n_docs)
     return DecodedBatch(kept, offsets, flat, numpy.searchsorted(doc[flat], n_docs))
-
-
-def non_overlapping(spans: ScoredSpans) -> numpy.ndarray:
-    """Greedy flat decoding of one doc's spans: the highest-scoring span wins any overlap.
-
-    Ties go to the longer span, then the earlier one. Returns the indices of the spans
-    kept, in order of their starts.
-    """
-    every = numpy.arange(len(spans.starts))
-    kept = every[_greedy(spans, numpy.zeros_like(every), every)]
-    return kept[numpy.argsort(spans.starts[kept], kind="stable")]
 
 
 def _greedy(spans: ScoredSpans, doc: numpy.ndarray, subset: numpy.ndarray) -> numpy.ndarray:

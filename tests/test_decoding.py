@@ -2,7 +2,7 @@
 
 import numpy
 
-from spacy_spanbert.decoding import decode_batch, non_overlapping, spans_above_threshold
+from spacy_spanbert.decoding import decode_batch, spans_above_threshold
 
 BOUNDS = numpy.array([[0, 3], [1, 2], [2, 4], [5, 6]], dtype="i")
 # columns: no-entity, A, B
@@ -22,26 +22,28 @@ def test_threshold_is_inclusive_and_configurable() -> None:
     assert len(spans_above_threshold(BOUNDS, PROBS, 0.2).starts) == 4
 
 
+def flat_bounds(bounds, probs, threshold=0.5):
+    """(start, end) of the flat decoding of one doc's candidates, in order of start."""
+    decoded = decode_batch(bounds, probs, [len(bounds)], threshold)
+    return [(int(decoded.spans.starts[i]), int(decoded.spans.ends[i])) for i in decoded.flat]
+
+
 def test_flat_highest_score_wins_overlaps() -> None:
-    kept = spans_above_threshold(BOUNDS, PROBS, 0.5)
-    flat = non_overlapping(kept)
     # (1,2) scores 0.9 and beats (0,3); (2,4) does not overlap (1,2)
-    assert list(zip(kept.starts[flat], kept.ends[flat])) == [(1, 2), (2, 4)]
+    assert flat_bounds(BOUNDS, PROBS) == [(1, 2), (2, 4)]
 
 
 def test_flat_tie_goes_to_longer_span() -> None:
     bounds = numpy.array([[0, 1], [0, 2]], dtype="i")
     probs = numpy.array([[0.2, 0.8], [0.2, 0.8]], dtype="f")
-    kept = spans_above_threshold(bounds, probs, 0.5)
-    flat = non_overlapping(kept)
-    assert list(zip(kept.starts[flat], kept.ends[flat])) == [(0, 2)]
+    assert flat_bounds(bounds, probs) == [(0, 2)]
 
 
 def test_empty_inputs() -> None:
     kept = spans_above_threshold(
         numpy.zeros((0, 2), dtype="i"), numpy.zeros((0, 3), dtype="f"), 0.5
     )
-    assert len(kept.starts) == 0 and len(non_overlapping(kept)) == 0
+    assert len(kept.starts) == 0
     decoded = decode_batch(numpy.zeros((0, 2), dtype="i"), numpy.zeros((0, 3)), [0, 0], 0.5)
     assert decoded.offsets.tolist() == [0, 0, 0] and decoded.flat_offsets.tolist() == [0, 0, 0]
 
@@ -49,8 +51,7 @@ def test_empty_inputs() -> None:
 def test_flat_without_overlaps_keeps_all_in_order_of_start() -> None:
     bounds = numpy.array([[3, 5], [0, 1], [1, 3]], dtype="i")
     probs = numpy.array([[0.1, 0.9], [0.4, 0.6], [0.3, 0.7]], dtype="f")
-    kept = spans_above_threshold(bounds, probs, 0.5)
-    assert kept.starts[non_overlapping(kept)].tolist() == [0, 1, 3]
+    assert flat_bounds(bounds, probs) == [(0, 1), (1, 3), (3, 5)]
 
 
 def test_a_batch_decodes_as_its_docs_one_by_one() -> None:
@@ -68,8 +69,6 @@ def test_a_batch_decodes_as_its_docs_one_by_one() -> None:
         assert got.labels[mine].tolist() == alone.labels.tolist()
         assert got.scores[mine].tolist() == alone.scores.tolist()
         flat = decoded.flat[decoded.flat_offsets[i] : decoded.flat_offsets[i + 1]]
-        kept = non_overlapping(alone)
-        assert list(zip(got.starts[flat], got.ends[flat])) == list(
-            zip(alone.starts[kept], alone.ends[kept])
-        )
+        flat_alone = flat_bounds(bounds[start:end], probs[start:end], 0.4)
+        assert list(zip(got.starts[flat].tolist(), got.ends[flat].tolist())) == flat_alone
     assert len(decoded.flat) < len(decoded.spans.starts)  # some docs had overlaps to resolve
