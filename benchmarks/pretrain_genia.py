@@ -265,8 +265,8 @@ def main() -> None:
         divider=True,
     )
     print_per_label_f1(systems, "type")
-    for name, difference in differences.items():
-        msg.info(f"F1 {name} (95% paired bootstrap): {difference['f1']}")
+    for pair, difference in differences.items():
+        msg.info(f"F1 {pair} (95% paired bootstrap): {difference['f1']}")
     if speed:
         sparse, dense = (speed[h]["tokens_per_second"] for h in HEADS)
         msg.info(
