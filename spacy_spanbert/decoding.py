@@ -69,7 +69,7 @@ def decode_batch(
     """
     kept = spans_above_threshold(bounds, probs, threshold)
     doc = numpy.searchsorted(numpy.cumsum(lengths), kept.rows, side="right")
-    n_docs = numpy.arange(len(lengths) + 1)
+    doc_ids = numpy.arange(len(lengths) + 1)
     by_start = numpy.lexsort((kept.ends, kept.starts, doc))
     starts, ends, docs = kept.starts[by_start], kept.ends[by_start], doc[by_start]
     clash = (docs[:-1] == docs[1:]) & (ends[:-1] > starts[1:])
@@ -79,8 +79,8 @@ def decode_batch(
         in_flat[contested] = False
         in_flat[contested[_greedy(kept, doc, contested)]] = True
     flat = by_start[in_flat[by_start]]
-    offsets = numpy.searchsorted(doc, n_docs)
-    return DecodedBatch(kept, offsets, flat, numpy.searchsorted(doc[flat], n_docs))
+    offsets = numpy.searchsorted(doc, doc_ids)
+    return DecodedBatch(kept, offsets, flat, numpy.searchsorted(doc[flat], doc_ids))
 
 
 def _greedy(spans: ScoredSpans, doc: numpy.ndarray, subset: numpy.ndarray) -> numpy.ndarray:
