@@ -16,6 +16,7 @@
     python benchmarks/pretrain_genia.py --quick   # 300 pretraining steps x 8 x 128, 150 NER steps
     python benchmarks/pretrain_genia.py           # 3,000 steps x 32 x 512, 600 NER steps (a GPU)
     python benchmarks/pretrain_genia.py --quick --systems span --head-warmup-steps 100
+    python benchmarks/pretrain_genia.py --quick --systems span --learning-rate 2e-5
     python benchmarks/pretrain_genia.py --quick --reuse-pretrained  # after a run that stopped
 """
 
@@ -64,6 +65,7 @@ from spacy_spanbert.pretraining.train import words_tokenizer
 SPEED_STEPS = 12  # timed steps per variant and round (after one warm-up step)
 HEADS = ("sparse", "dense")
 SYSTEMS = ("none", "mlm", "span")  # continued pretraining: none, --objective mlm, span
+DEFAULT_LEARNING_RATE = 1e-4
 
 
 def dense_loss(model: SpanBertForPreTraining, batch: Dict[str, torch.Tensor]) -> torch.Tensor:
@@ -164,7 +166,9 @@ def main() -> None:
     parser = benchmark_parser(__doc__, systems=SYSTEMS)
     parser.add_argument("--data", type=Path, default=SHARED_DATA / "genia" / "jsonl")
     parser.add_argument("--pretrain-steps", type=int, default=0, help="default: the mode's")
-    parser.add_argument("--learning-rate", type=float, default=1e-4, help="pretraining")
+    parser.add_argument(
+        "--learning-rate", type=float, default=DEFAULT_LEARNING_RATE, help="pretraining"
+    )
     parser.add_argument(
         "--reuse-pretrained",
         action="store_true",
@@ -194,6 +198,8 @@ def main() -> None:
     name = "pretrain-genia"
     if args.head_warmup_steps:
         name += f"-head-warmup-{args.head_warmup_steps}"
+    if args.learning_rate != DEFAULT_LEARNING_RATE:
+        name += f"-lr-{args.learning_rate:g}"
     work = ROOT / "benchmarks" / "work" / name / mode
     text_file = work / "genia-train-abstracts.txt"
     texts = training_abstracts()
