@@ -194,7 +194,9 @@ class SpanNER(LabelledHead):
             group = SpanGroup(doc, name=key, attrs={"scores": span_scores[first:last]}, spans=spans)
             doc.spans[key] = group
             if write_ents:
-                doc.ents = [spans[j - first] for j in flat[flat_offsets[i] : flat_offsets[i + 1]]]
+                # what the doc.ents setter ends in, without its copy of every Span
+                ents = [spans[j - first] for j in flat[flat_offsets[i] : flat_offsets[i + 1]]]
+                doc.set_ents(ents, default="outside")
 
     def gold_labels(self, examples: List[Example]) -> List[str]:
         return [span.label_ for eg in examples for span in self._reference_spans(eg)]
