@@ -4,7 +4,8 @@
    abstract text; no dev or test document) with ``--objective mlm`` (b) and ``--objective
    span`` (c): the same steps, batch, block length, learning rate, schedule and seed.
    all-MiniLM-L6-v2 ships without an MLM head, so both start with fresh output heads; the
-   loss curves show what part of the budget goes to training them.
+   loss curves show what part of the budget goes to training them, and how far each layer's
+   token vectors moved (their mean cosine to the original encoder's on 100 dev sentences).
 2. Train spanbert_ner in nested mode (configs/spans.cfg) on GENIA from the original encoder
    (a) and from (b) and (c), with the same steps and seed; print test F1 per system and per
    type, dev F1, and paired-bootstrap intervals of (c)-(a) and (c)-(b) over test sentences.
@@ -49,7 +50,7 @@ from genia_abstracts import training_abstracts
 from nested_genia import MAX_WIDTH, prepare_genia
 from paired_bootstrap import micro_f1, paired_bootstrap, span_counts
 from thinc.api import Config
-from transformers import AutoModelForMaskedLM, AutoTokenizer
+from transformers import AutoModel, AutoModelForMaskedLM, AutoTokenizer
 from wasabi import msg
 
 from spacy_spanbert.pretraining import (
@@ -66,6 +67,7 @@ SPEED_STEPS = 12  # timed steps per variant and round (after one warm-up step)
 HEADS = ("sparse", "dense")
 SYSTEMS = ("none", "mlm", "span")  # continued pretraining: none, --objective mlm, span
 DEFAULT_LEARNING_RATE = 1e-4
+DRIFT_SENTENCES = 100  # dev sentences for the encoders' drift from the original
 
 
 def dense_loss(model: SpanBertForPreTraining, batch: Dict[str, torch.Tensor]) -> torch.Tensor:
@@ -153,6 +155,23 @@ def pretrained_before(
     }
 
 
+def layer_cosines(encoder: str, texts: List[str]) -> List[float]:
+    """Per hidden state (embeddings, then each layer): the mean cosine between a token's
+    vector from the original encoder and from ``encoder``, over the tokens of ``texts``."""
+    tokenizer = AutoTokenizer.from_pretrained(minilm_path())
+    batch = tokenizer(texts, return_tensors="pt", padding=True, truncation=True)
+    mask = batch["attention_mask"].bool()
+    states = []
+    for path in (minilm_path(), encoder):
+        model = AutoModel.from_pretrained(path).eval()
+        with torch.no_grad():
+            states.append(model(**batch, output_hidden_states=True).hidden_states)
+    return [
+        round(torch.nn.functional.cosine_similarity(a[mask], b[mask]).mean().item(), 3)
+        for a, b in zip(*states)
+    ]
+
+
 def loss_curve(directory: Path) -> Dict[str, List[float]]:
     entries = [
         json.loads(line)
@@ -221,6 +240,8 @@ def main() -> None:
     speed = pretraining_speed(text_file, settings) if args.gpu_id < 0 and every_system else {}
     if speed:
         msg.info(f"pretraining speed: {speed}")
+    splits = prepare_genia(args.data, work, n_train, n_dev)
+    dev_texts = [doc.text for doc in splits["dev"][:DRIFT_SENTENCES]]
     pretraining: Dict[str, Any] = {}
     encoders = {"none": minilm_path()} if "none" in args.systems else {}
     for system in [s for s in args.systems if s != "none"]:
@@ -236,10 +257,14 @@ def main() -> None:
             "sbo_head_loaded": summary["sbo_head_loaded"],
             "blocks": summary["blocks"],
             "loss_curve": loss_curve(work / system),
+            "layer_cosine_to_original": layer_cosines(str(work / system), dev_texts),
         }
         encoders[system] = str(work / system)
         msg.good(f"pretrained ({objective}): {summary}")
-    splits = prepare_genia(args.data, work, n_train, n_dev)
+        msg.info(
+            "token vectors' cosine to the original encoder's, embeddings then each layer: "
+            f"{pretraining[system]['layer_cosine_to_original']}"
+        )
     config = Config().from_disk(ROOT / "configs" / "spans.cfg", interpolate=False)
     systems: Dict[str, Any] = {}
     counts: Dict[str, numpy.ndarray] = {}
