@@ -6,6 +6,8 @@ Tuning is `python -m spacy_spanbert tune`'s own code (a temperature, then a thre
 label on the calibrated scores; a label with fewer than 10 gold dev examples keeps 0.5). It
 sees only dev; test is scored once before and once after. ECE is over what the pipeline
 emits (entities, nested spans, relations), each counted right when it matches gold exactly.
+CoNLL04 is scored twice: with the relation head's probabilities, and with spanbert_rel's
+``entity_scores_key`` set, each relation's score being that times its two entities' scores.
 
 The pipelines come from the training benchmarks, run first; the dev and test sets are the
 ones each wrote into its work folder, two levels above the pipeline. Beside each ECE after
@@ -41,6 +43,11 @@ DATASETS = {  # name: (benchmark work folder, pipeline folder, dev split, what i
     "conll2003": ("conll2003", "spanbert_ner", "dev", "ents"),
     "genia": ("genia", "spanbert_ner", "dev", "spans"),
     "conll04": ("conll04", "spanbert_ner+rel", "valid", "relations"),
+    "conll04_with_entity_scores": ("conll04", "spanbert_ner+rel", "valid", "relations"),
+}
+# settings a row loads its pipeline with
+LOAD_CONFIG = {
+    "conll04_with_entity_scores": {"components.spanbert_rel.entity_scores_key": "sc"},
 }
 
 
@@ -117,7 +124,8 @@ def main() -> None:
         "--pipeline",
         action="append",
         default=[],
-        help="NAME=DIR: use this trained pipeline for data set NAME (conll2003, genia, conll04)",
+        help="NAME=DIR: use this trained pipeline for data set NAME (conll2003, genia, conll04: "
+        "both CoNLL04 rows)",
     )
     args = parser.parse_args()
     use_device(args.gpu_id)
@@ -133,7 +141,9 @@ def main() -> None:
             parser.error(
                 f"--pipeline {option}: expected NAME=DIR, NAME one of {', '.join(DATASETS)}"
             )
-        pipelines[name] = Path(path).resolve()
+        for row, (folder, *_) in DATASETS.items():
+            if name in (row, folder) and row in args.systems:
+                pipelines[row] = Path(path).resolve()
     missing = [str(p) for p in pipelines.values() if not p.exists()]
     if missing:
         msg.fail(
@@ -146,7 +156,7 @@ def main() -> None:
     for name in pipelines:
         _, _, dev_split, kind = DATASETS[name]
         work = pipelines[name].parent.parent
-        nlp = spacy.load(pipelines[name])
+        nlp = spacy.load(pipelines[name], config=LOAD_CONFIG.get(name, {}))
         dev = read_docs(work / f"{dev_split}.spacy", nlp.vocab)
         test = read_docs(work / "test.spacy", nlp.vocab)
         counts_before, scored_before = outcomes(evaluate(nlp, test)[1], kind)
@@ -198,7 +208,7 @@ def main() -> None:
         "confidence",
         mode,
         {
-            "dataset": ", ".join(DATASETS),
+            "dataset": ", ".join(sorted({folder for folder, *_ in DATASETS.values()})),
             "split": "test",
             "encoder": "all-MiniLM-L6-v2",
             "systems": systems,

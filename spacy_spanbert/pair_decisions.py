@@ -9,7 +9,7 @@ labels, from the relation model's per-label logits (pure functions over NumPy ar
 "No relation" has the fixed logit 0; each label's logit is the model's output for it.
 """
 
-from typing import Dict, List, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy
 
@@ -51,14 +51,20 @@ def group_probs(logits: numpy.ndarray, rows: List[int]) -> numpy.ndarray:
 
 
 def softmax_decisions(
-    logits: numpy.ndarray, groups: List[List[int]], threshold: Union[float, numpy.ndarray]
+    logits: numpy.ndarray,
+    groups: List[List[int]],
+    threshold: Union[float, numpy.ndarray],
+    scale: Optional[numpy.ndarray] = None,
 ) -> List[Tuple[int, int, float]]:
     """Per group at most one (row, label column, probability): its best label, kept when its
-    probability reaches ``threshold`` (one for all labels, or one per label column)."""
+    probability reaches ``threshold`` (one for all labels, or one per label column).
+    scale: (n_rows,) factors each row's probabilities are multiplied by (its entities' scores)."""
     limits = numpy.broadcast_to(numpy.asarray(threshold, dtype="f"), (logits.shape[1],))
     kept = []
     for rows in groups:
         probs = group_probs(logits, rows)
+        if scale is not None:
+            probs = probs * scale[rows][:, None]
         cell = int(probs.argmax())
         row, col = divmod(cell, probs.shape[1])
         if probs[row, col] >= limits[col]:

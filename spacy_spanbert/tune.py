@@ -102,12 +102,14 @@ class RelationScores:
         label_index = {label: i for i, label in enumerate(pipe.labels)}
         self.n_gold = numpy.zeros(len(pipe.labels), dtype="i")
         probs: List[numpy.ndarray] = []
+        entities: List[numpy.ndarray] = []
         targets: List[numpy.ndarray] = []
         keys: List[tuple] = []
         for start in range(0, len(examples), BATCH_SIZE):
             batch = examples[start : start + BATCH_SIZE]
             pairs, scores = pipe.predict([eg.predicted for eg in batch])
             probs.append(pipe.model.ops.to_numpy(scores))
+            entities.append(pipe.entity_confidence([eg.predicted for eg in batch], pairs))
             target = numpy.zeros(probs[-1].shape, dtype="f")
             row = 0
             for eg, doc_pairs in zip(batch, pairs):
@@ -127,18 +129,20 @@ class RelationScores:
         width = len(pipe.labels)
         self.probs = numpy.concatenate(probs) if probs else numpy.zeros((0, width))
         self.target = numpy.concatenate(targets) if targets else numpy.zeros((0, width))
+        # each pair's entities' scores (1.0 unless spanbert_rel has an entity_scores_key)
+        self.entities = numpy.concatenate(entities) if entities else numpy.zeros((0,))
         self.groups = decision_groups(keys, self.decision) if self.decision != "multilabel" else []
         self.group_targets = [_target(self.target, rows) for rows in self.groups]
 
     def outputs(self, temperature: float) -> Outputs:
         if self.decision == "multilabel":
-            scaled = scaled_sigmoid(self.probs, temperature)
+            scaled = scaled_sigmoid(self.probs, temperature) * self.entities[:, None]
             rows, cols = numpy.indices(scaled.shape)
             return Outputs(cols.ravel(), scaled.ravel(), self.target.ravel() > 0, self.n_gold)
         logits = logits_from_probs(self.probs) / temperature
         labels, scores, correct = [], [], []
         for group, gold in zip(self.groups, self.group_targets):
-            probs = group_probs(logits, group)
+            probs = group_probs(logits, group) * self.entities[group][:, None]
             row, col = divmod(int(probs.argmax()), probs.shape[1])
             labels.append(col)
             scores.append(probs[row, col])

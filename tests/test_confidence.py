@@ -154,6 +154,29 @@ def test_bad_target_is_one_line(trained: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("decision", ["multilabel", "pair"])
+def test_relation_outputs_are_scored_with_their_entities(decision: str) -> None:
+    from spacy_spanbert.tune import RelationScores, _examples_before
+
+    from .test_compat import FIXTURES
+    from .test_relation import make_examples
+
+    outputs = []
+    for key in (None, "sc"):
+        rel = {"decision": decision, "entity_scores_key": key}
+        # softened entity scores: the fixture's entities are scored near 1.0
+        config = {"components": {"spanbert_rel": rel, "spanbert_ner": {"temperature": 5.0}}}
+        nlp = spacy.load(FIXTURES / "pipeline-0.2.0" / "model", config=config)
+        gold = [eg.reference for eg in make_examples(nlp)]
+        examples = _examples_before(nlp, nlp.pipe_names.index("spanbert_rel"), gold, False)
+        data = RelationScores(nlp.get_pipe("spanbert_rel"), examples)
+        assert len(data.entities) == len(data.probs)
+        outputs.append((data.entities, data.outputs(1.0)))
+    (alone, plain), (entities, joint) = outputs
+    assert (alone == 1.0).all() and (entities < 0.99).all() and (entities > 0.0).all()
+    assert (joint.scores < plain.scores).all()
+
+
+@pytest.mark.parametrize("decision", ["multilabel", "pair"])
 def test_tune_relations_over_predicted_and_given_entities(decision: str) -> None:
     from spacy_spanbert.tune import tune
 

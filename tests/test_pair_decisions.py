@@ -34,6 +34,17 @@ def test_pair_decides_one_direction_at_most() -> None:
     assert [(row, col) for row, col, _ in kept] == [(0, 0)]  # doc 1: no relation
 
 
+def test_scaled_rows_decide_with_their_scaled_probability() -> None:
+    logits = numpy.array([[3.0, -5.0], [2.5, -5.0], [4.0, -9.0]])
+    groups = decision_groups(KEYS, "pair")
+    plain = softmax_decisions(logits, groups, threshold=0.3)
+    scale = numpy.array([0.5, 0.5, 0.1])
+    scaled = softmax_decisions(logits, groups, threshold=0.3, scale=scale)
+    assert [(row, col) for row, col, _ in plain] == [(0, 0), (2, 0)]
+    assert [(row, col) for row, col, _ in scaled] == [(0, 0)]  # doc 1: 0.1 x 0.98 < 0.3
+    assert scaled[0][2] == pytest.approx(plain[0][2] * 0.5)
+
+
 def test_logits_invert_the_sigmoid() -> None:
     logits = numpy.array([[-2.0, 0.5]])
     assert logits_from_probs(1 / (1 + numpy.exp(-logits))) == pytest.approx(logits)

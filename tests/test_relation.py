@@ -9,7 +9,7 @@ import pytest
 import spacy
 import torch
 from spacy.language import Language
-from spacy.tokens import Doc, DocBin, Span
+from spacy.tokens import Doc, DocBin, Span, SpanGroup
 from spacy.training import Example
 from spacy.util import fix_random_seed
 
@@ -91,6 +91,29 @@ def test_entity_types_are_inputs_and_unseen_types_are_unknown(rel_nlp: Language)
     assert not numpy.allclose(as_trained, scores(["LOC", "ORG", "PER"]))
     # a label the component never saw is the unknown type, not an error
     assert numpy.allclose(scores(["MISC", "MISC", "MISC"]), scores(["GPE", "NORP", "FAC"]))
+
+
+def test_entity_scores_multiply_relation_scores(rel_nlp: Language) -> None:
+    rel = rel_nlp.get_pipe("spanbert_rel")
+    doc = rel_nlp("Anna Smith works for Acme Corp in Paris today .")
+    alone = {(r.head.text, r.label, r.tail.text): r.score for r in get_relations(doc)}
+    entity_scores = {"Anna Smith": 0.7, "Acme Corp": 0.6}  # Paris: not scored there
+    scored = [ent for ent in doc.ents if ent.text in entity_scores]
+    doc.spans["sc"] = SpanGroup(
+        doc, spans=scored, attrs={"scores": numpy.array([entity_scores[e.text] for e in scored])}
+    )
+    rel.cfg["entity_scores_key"] = "sc"
+    try:
+        rel.set_annotations([doc], rel.predict([doc]))
+    finally:
+        rel.cfg["entity_scores_key"] = None
+    joint = {(r.head.text, r.label, r.tail.text): r.score for r in get_relations(doc)}
+    expected = {
+        key: score * entity_scores.get(key[0], 1.0) * entity_scores.get(key[2], 1.0)
+        for key, score in alone.items()
+    }
+    assert joint == pytest.approx({k: v for k, v in expected.items() if v >= 0.5})
+    assert len(joint) == len(alone) - 1  # Work_For: 0.7 x 0.6 x its own score, below 0.5
 
 
 def test_symmetric_relations_are_two_directed_pairs(rel_nlp: Language) -> None:

@@ -62,6 +62,7 @@ PairKey = Tuple[int, int, int, int]
     default_config={
         "model": DEFAULT_RELATION_MODEL,
         "spans_key": None,
+        "entity_scores_key": None,
         "max_distance": 100,
         "threshold": 0.5,
         "thresholds": {},
@@ -82,6 +83,7 @@ def make_relation_extractor(
     name: str,
     model: Model[Tuple[List[Doc], Ragged], Floats2d],
     spans_key: Optional[str],
+    entity_scores_key: Optional[str],
     max_distance: int,
     threshold: float,
     thresholds: Dict[str, float],
@@ -94,6 +96,10 @@ def make_relation_extractor(
 
     model: scores (head, tail) pairs over relation labels (see RelationModel.v2).
     spans_key: read entities from ``doc.spans[spans_key]`` instead of ``doc.ents``.
+    entity_scores_key: the ``doc.spans`` key whose ``"scores"`` attribute scores the entities
+        (``spanbert_ner``'s ``spans_key``); with it a relation's score, and what its threshold
+        is compared with, is the relation's probability times its two entities' scores: the
+        probability that all three are right. An entity without a score there counts 1.0.
     max_distance: the largest number of tokens between two entities of a candidate pair
         (caps the n^2 pairs of long docs).
     threshold: minimum probability for a relation to be stored.
@@ -110,6 +116,7 @@ def make_relation_extractor(
         model,
         name=name,
         spans_key=spans_key,
+        entity_scores_key=entity_scores_key,
         max_distance=max_distance,
         threshold=threshold,
         thresholds=thresholds,
@@ -132,6 +139,7 @@ class RelationExtractor(LabelledHead):
         name: str = "spanbert_rel",
         *,
         spans_key: Optional[str] = None,
+        entity_scores_key: Optional[str] = None,
         max_distance: int = 100,
         threshold: float = 0.5,
         thresholds: Optional[Dict[str, float]] = None,
@@ -152,6 +160,7 @@ class RelationExtractor(LabelledHead):
             "labels": [],
             "entity_labels": [],
             "spans_key": spans_key,
+            "entity_scores_key": entity_scores_key,
             "max_distance": max_distance,
             "threshold": threshold,
             "thresholds": dict(thresholds or {}),
@@ -173,6 +182,27 @@ class RelationExtractor(LabelledHead):
             pairs[doc].append((entities[head], entities[tail]))
         return pairs
 
+    def entity_confidence(
+        self, docs: List[Doc], pairs: List[List[Tuple[Span, Span]]]
+    ) -> numpy.ndarray:
+        """(n_pairs,) per candidate pair, in order, the product of its head's and tail's scores
+        from ``doc.spans[entity_scores_key].attrs["scores"]`` (1.0 without that key, or for an
+        entity it doesn't score)."""
+        key = self.cfg["entity_scores_key"]
+        factors: List[float] = []
+        for doc, doc_pairs in zip(docs, pairs):
+            group = doc.spans.get(key) if key else None
+            scores = group.attrs.get("scores") if group is not None else None
+            by_span = {}
+            if group is not None and scores is not None:
+                by_span = {(s.start, s.end, s.label): float(x) for s, x in zip(group, scores)}
+            factors.extend(
+                by_span.get((head.start, head.end, head.label), 1.0)
+                * by_span.get((tail.start, tail.end, tail.label), 1.0)
+                for head, tail in doc_pairs
+            )
+        return numpy.array(factors, dtype="f")
+
     def predict(self, docs: Iterable[Doc]) -> Tuple[List[List[Tuple[Span, Span]]], Floats2d]:
         """Score every candidate pair; returns (pairs per doc, probabilities). No side effects."""
         docs = list(docs)
@@ -187,12 +217,14 @@ class RelationExtractor(LabelledHead):
     ) -> None:
         """Store the relations decided (see ``decision``) in ``doc._.relations``."""
         pairs, scores = pairs_scores
+        docs = list(docs)
         probs = self.model.ops.to_numpy(scores)
         temperature = float(self.cfg["temperature"])
         thresholds = self.label_thresholds()
+        entities = self.entity_confidence(docs, pairs)
         rows = [(i, head, tail) for i, doc_pairs in enumerate(pairs) for head, tail in doc_pairs]
         if self.cfg["decision"] == "multilabel":
-            probs = scaled_sigmoid(probs, temperature)
+            probs = scaled_sigmoid(probs, temperature) * entities[:, None]
             kept = [
                 (row, int(col), float(probs[row, col]))
                 for row in range(len(rows))
@@ -201,7 +233,7 @@ class RelationExtractor(LabelledHead):
         else:
             groups = decision_groups(row_keys(pairs), self.cfg["decision"])
             logits = logits_from_probs(probs) / temperature
-            kept = softmax_decisions(logits, groups, thresholds)
+            kept = softmax_decisions(logits, groups, thresholds, entities)
         per_doc: List[List[Relation]] = [[] for _ in pairs]
         for row, col, score in sorted(kept):
             i, head, tail = rows[row]
