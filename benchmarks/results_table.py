@@ -109,7 +109,7 @@ def _print_tables(prefix: str, exact: bool = False) -> None:
             print(f"\nChanges to joint.cfg: {_changes(result)}.")
         if "joint_minus_separate" in result:
             _print_joint_differences(result)
-        if "differences" in result:
+        if result.get("differences"):
             _print_differences(f"{result['split']} difference", result["differences"])
         for key in DETAILS:
             if key in result:
