@@ -7,9 +7,11 @@ side in one run:
    scorer) against the encoder, decoding (thresholds, flat non-overlap) and annotation
    (``Span`` objects, ``doc.spans``, ``doc.ents``) against spaCy's floor for writing the same
    spans; on one-sentence docs and on the benchmark's 10-sentence docs; best of 3 passes;
-2. words/s of the whole pipeline, the bare encoder and spaCy's ``ner`` (batch 32, best of 3
-   round-robin passes over half of test), in fp32 and with ``quantize = "int8"``;
-3. spanbert_ner's test F1 in fp32 and int8, and peak memory of one 20,000-word document.
+2. words/s of the whole pipeline, the bare encoder and spaCy's ``ner`` (batch 32, each
+   batch's best of 3 round-robin passes over half of test), in fp32 and with
+   ``quantize = "int8"``;
+3. spanbert_ner's test F1 in fp32 and int8 (and int8 as CPUs without AVX-512 VNNI run it),
+   and peak memory of one 20,000-word document.
 spaCy's ``ner`` is timed only (its accuracy is ner_conll2003.py's subject).
 
     python benchmarks/ner_conll2003.py --quick --systems spanbert_ner,spacy_ner
@@ -20,6 +22,7 @@ spaCy's ``ner`` is timed only (its accuracy is ner_conll2003.py's subject).
 import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Sequence, cast
+from unittest.mock import patch
 
 import numpy
 import spacy
@@ -41,6 +44,7 @@ from spacy_transformers import Transformer
 from thinc.api import NumpyOps
 from wasabi import msg
 
+from spacy_spanbert import quantization
 from spacy_spanbert.confidence import scaled_softmax
 from spacy_spanbert.decoding import DecodedBatch, decode_batch
 from spacy_spanbert.pipeline.span_ner import SpanNER
@@ -100,16 +104,17 @@ def piece_times(nlp: Language, docs: Sequence[Doc]) -> Dict[str, float]:
     for batch, (kept, offsets, flat, flat_offsets) in zip(batches, decoded):
         rows = list(zip(kept.starts.tolist(), kept.ends.tolist(), kept.labels.tolist()))
         for i, doc in enumerate(batch):
-            first = offsets[i]
+            first, last = offsets[i], offsets[i + 1]
             ents = [j - first for j in flat[flat_offsets[i] : flat_offsets[i + 1]].tolist()]
-            plans.append((doc, rows[first : offsets[i + 1]], ents))
+            plans.append((doc, rows[first:last], ents, kept.scores[first:last]))
 
     def spacy_floor() -> None:
-        """The least spaCy code that writes the same spans: Span objects, a SpanGroup in
-        doc.spans, and the entities (``Doc.set_ents``, where the ``doc.ents`` setter ends)."""
-        for doc, rows, ents in plans:
+        """The least spaCy code that writes the same spans: Span objects, a SpanGroup with
+        their scores in doc.spans (as spaCy's spancat writes it), and the entities
+        (``Doc.set_ents``, where the ``doc.ents`` setter ends)."""
+        for doc, rows, ents, span_scores in plans:
             spans = [Span(doc, s, e, label=label_ids[lab]) for s, e, lab in rows]
-            doc.spans["sc"] = SpanGroup(doc, name="sc", spans=spans)
+            doc.spans["sc"] = SpanGroup(doc, name="sc", attrs={"scores": span_scores}, spans=spans)
             doc.set_ents([spans[j] for j in ents], default="outside")
 
     def set_annotations() -> None:
@@ -176,6 +181,11 @@ def main() -> None:
         if name in pipelines:
             scores, _ = evaluate(pipelines[name], test)
             systems[name].update(prf(scores, "ents"))
+    if args.gpu_id < 0:
+        # what a CPU without AVX-512 VNNI runs: 7-bit activations, feed-forward outputs in fp32
+        with patch.object(quantization, "has_vnni", lambda: False):
+            scores, _ = evaluate(spacy.load(ner_dir, config=INT8), test)
+        systems["spanbert_ner_int8_without_vnni"] = prf(scores, "ents")
     ratios = {
         "spanbert_ner / encoder_only": words_per_second["spanbert_ner"]
         / words_per_second["encoder_only"],
@@ -191,7 +201,11 @@ def main() -> None:
     peak = peak_memory_mb(ner_dir, 20000, words)
     msg.table(
         [
-            (name, f"{s['words_per_second']:.0f}", f"{s['f1']:.4f}" if "f1" in s else "")
+            (
+                name,
+                f"{s['words_per_second']:.0f}" if "words_per_second" in s else "",
+                f"{s['f1']:.4f}" if "f1" in s else "",
+            )
             for name, s in systems.items()
         ],
         header=("pipeline", "words/s", "test F1"),

@@ -209,8 +209,8 @@ def build_transformer_model(
     model_type: used when config.json lacks ``model_type`` (SpanBERT's may).
     revision: a branch, tag or commit of a hub id (default: main).
     quantize: "int8" to run the encoder's linear layers in int8 on CPU (dynamic
-        quantization; each layer's feed-forward output projection stays in fp32), applied
-        when a trained pipeline is loaded; set it at load time,
+        quantization; on CPUs without AVX-512 VNNI each layer's feed-forward output
+        projection stays in fp32), applied when a trained pipeline is loaded; set it at load time,
         ``spacy.load(path, config={"components.transformer.model.quantize": "int8"})``.
         None: fp32. An inference setting: quantized layers can't be trained.
 

@@ -4,7 +4,7 @@ Pure functions over NumPy arrays, so both decodings come from one set of scores.
 Scores have one row per candidate span and columns ``["no entity"] + labels``.
 """
 
-from typing import NamedTuple, Union
+from typing import NamedTuple, Tuple, Union
 
 import numpy
 
@@ -81,6 +81,31 @@ def decode_batch(
     flat = by_start[in_flat[by_start]]
     offsets = numpy.searchsorted(doc, doc_ids)
     return DecodedBatch(kept, offsets, flat, numpy.searchsorted(doc[flat], doc_ids))
+
+
+def flat_token_tags(
+    decoded: DecodedBatch, doc_lengths: numpy.ndarray
+) -> Tuple[numpy.ndarray, numpy.ndarray]:
+    """The flat decoding as one tag per token of the batch, doc after doc: IOB codes as spaCy
+    stores them (3 begin, 1 inside, 2 outside) and the label index + 1 (0 outside).
+
+    doc_lengths: (n_docs,) tokens per doc. Returns two (sum(doc_lengths),) arrays.
+    """
+    token_offsets = numpy.concatenate(([0], numpy.cumsum(doc_lengths)))
+    n_per_doc = numpy.diff(decoded.flat_offsets)
+    shift = numpy.repeat(token_offsets[:-1], n_per_doc)
+    starts = decoded.spans.starts[decoded.flat] + shift
+    ends = decoded.spans.ends[decoded.flat] + shift
+    labels = decoded.spans.labels[decoded.flat] + 1
+    # flat spans never overlap: no two share a start, or an end
+    opened = numpy.zeros(int(token_offsets[-1]) + 1, dtype="int64")
+    closed = numpy.zeros_like(opened)
+    opened[starts] = labels
+    closed[ends] = labels
+    tags = numpy.cumsum(opened - closed)[:-1]
+    iob = numpy.where(tags > 0, 1, 2)
+    iob[starts] = 3
+    return iob, tags
 
 
 def _greedy(spans: ScoredSpans, doc: numpy.ndarray, subset: numpy.ndarray) -> numpy.ndarray:

@@ -1,8 +1,10 @@
 """Flat and nested decoding from one set of span scores."""
 
 import numpy
+import spacy
+from spacy.tokens import Span
 
-from spacy_spanbert.decoding import decode_batch, spans_above_threshold
+from spacy_spanbert.decoding import decode_batch, flat_token_tags, spans_above_threshold
 
 BOUNDS = numpy.array([[0, 3], [1, 2], [2, 4], [5, 6]], dtype="i")
 # columns: no-entity, A, B
@@ -72,3 +74,30 @@ def test_a_batch_decodes_as_its_docs_one_by_one() -> None:
         flat_alone = flat_bounds(bounds[start:end], probs[start:end], 0.4)
         assert list(zip(got.starts[flat].tolist(), got.ends[flat].tolist())) == flat_alone
     assert len(decoded.flat) < len(decoded.spans.starts)  # some docs had overlaps to resolve
+
+
+def test_flat_token_tags_are_what_set_ents_writes() -> None:
+    rng = numpy.random.default_rng(1)
+    lengths = numpy.array([40, 0, 70, 3, 30])
+    doc_lengths = numpy.array([22, 0, 23, 21, 24])
+    bounds = numpy.concatenate([rng.integers(0, 20, size=(n, 1)) + [[0, 2]] for n in lengths])
+    probs = rng.dirichlet([1.0, 0.5, 0.5], size=int(lengths.sum())).astype("f")
+    decoded = decode_batch(bounds, probs, lengths, 0.4)
+    iob, tags = flat_token_tags(decoded, doc_lengths)
+    nlp = spacy.blank("en")
+    labels = ["A", "B"]
+    token_offsets = numpy.concatenate([[0], numpy.cumsum(doc_lengths)])
+    adjacent = 0
+    for i, n_tokens in enumerate(doc_lengths):
+        doc = nlp.make_doc(" ".join(["w"] * int(n_tokens)))
+        flat = decoded.flat[decoded.flat_offsets[i] : decoded.flat_offsets[i + 1]]
+        spans = decoded.spans
+        ents = [Span(doc, spans.starts[j], spans.ends[j], labels[spans.labels[j]]) for j in flat]
+        adjacent += sum(a.end == b.start for a, b in zip(ents, ents[1:]))
+        doc.set_ents(ents, default="outside")
+        mine = slice(token_offsets[i], token_offsets[i + 1])
+        assert iob[mine].tolist() == [token.ent_iob for token in doc]
+        assert tags[mine].tolist() == [
+            (labels.index(t.ent_type_) + 1 if t.ent_type else 0) for t in doc
+        ]
+    assert adjacent > 0  # entities that touch keep their own B tag

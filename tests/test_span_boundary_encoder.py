@@ -5,7 +5,7 @@ import pytest
 from thinc.api import get_current_ops
 from thinc.types import Ragged
 
-from spacy_spanbert.layers import SpanBoundaryEncoder
+from spacy_spanbert.layers import SpanBoundaryEncoder, span_boundary_encoder
 
 OPS = get_current_ops()  # cupy under `pytest --gpu`
 
@@ -35,8 +35,12 @@ def param(layer, name: str) -> numpy.ndarray:
     return OPS.to_numpy(layer.get_param(name))
 
 
+@pytest.mark.parametrize("chunk_rows", [1024, 2])  # on CPU, sums are built in chunks of rows
 @pytest.mark.parametrize("use_inside", [False, True])
-def test_output_equals_concatenation_projection(use_inside: bool) -> None:
+def test_output_equals_concatenation_projection(
+    use_inside: bool, chunk_rows: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(span_boundary_encoder, "CHUNK_ROWS", chunk_rows)
     layer = make_layer(use_inside)
     tokvecs, spans = make_inputs()
     Y = OPS.to_numpy(layer.predict((on_device(tokvecs), on_device(spans))))

@@ -15,6 +15,7 @@ from collections import Counter
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, cast
 
 import numpy
+from spacy.attrs import ENT_IOB, ENT_KB_ID, ENT_TYPE
 from spacy.language import Language
 from spacy.pipeline.spancat import Suggester
 from spacy.tokens import Doc, Span, SpanGroup
@@ -24,11 +25,12 @@ from thinc.api import Config, Model, NumpyOps
 from thinc.types import Floats2d, Ints1d, Ints2d, Ragged
 
 from ..confidence import scaled_softmax
-from ..decoding import decode_batch
+from ..decoding import decode_batch, flat_token_tags
 from ..joint import initialize_doc_cats
 from .head import SHARED_ENCODER_LISTENER, LabelledHead
 
 HOST_OPS = NumpyOps()
+ENT_ATTRS = [ENT_IOB, ENT_TYPE, ENT_KB_ID]
 
 default_model_config = (
     """
@@ -167,36 +169,46 @@ class SpanNER(LabelledHead):
         self, docs: Iterable[Doc], candidates_scores: Tuple[Ragged, Floats2d]
     ) -> None:
         """Write ``doc.spans[key]`` (every span whose best label reaches that label's
-        threshold, with its calibrated score) and ``doc.ents`` (the flat
-        subset)."""
+        threshold, with its calibrated score) and ``doc.ents`` (the flat subset; the doc's
+        previous entities and their KB ids are replaced)."""
+        docs = list(docs)
         candidates, scores = candidates_scores
         ops = self.model.ops
         lengths = ops.to_numpy(candidates.lengths)
         bounds = ops.to_numpy(candidates.dataXd).reshape((-1, 2))
         probs = scaled_softmax(ops.to_numpy(scores), float(self.cfg["temperature"]))
         decoded = decode_batch(bounds, probs, lengths, self.label_thresholds())
-        label_ids = [self.vocab.strings.add(label) for label in self.labels]
+        label_ids = numpy.array(
+            [0] + [self.vocab.strings.add(label) for label in self.labels], dtype="uint64"
+        )
         rows = list(
             zip(
                 decoded.spans.starts.tolist(),
                 decoded.spans.ends.tolist(),
-                [label_ids[label] for label in decoded.spans.labels.tolist()],
+                label_ids[decoded.spans.labels + 1].tolist(),
             )
         )
-        offsets, flat = decoded.offsets.tolist(), decoded.flat.tolist()
-        flat_offsets = decoded.flat_offsets.tolist()
+        offsets = decoded.offsets.tolist()
         span_scores = decoded.spans.scores
         key = self.key
         write_ents = bool(self.cfg["write_ents"])
+        if write_ents:
+            doc_lengths = numpy.array([len(doc) for doc in docs], dtype="int64")
+            iob, tags = flat_token_tags(decoded, doc_lengths)
+            # columns ENT_IOB, ENT_TYPE, ENT_KB_ID: one array write per doc
+            values = numpy.zeros((len(iob), 3), dtype="uint64")
+            values[:, 0] = iob
+            values[:, 1] = label_ids[tags]
+            ents = cast(Ints2d, values)
+            token_offsets = [0] + numpy.cumsum(doc_lengths).tolist()
         for i, doc in enumerate(docs):
             first, last = offsets[i], offsets[i + 1]
             spans = [Span(doc, start, end, label=label) for start, end, label in rows[first:last]]
-            group = SpanGroup(doc, name=key, attrs={"scores": span_scores[first:last]}, spans=spans)
-            doc.spans[key] = group
+            doc.spans[key] = SpanGroup(
+                doc, name=key, attrs={"scores": span_scores[first:last]}, spans=spans
+            )
             if write_ents:
-                # what the doc.ents setter ends in, without its copy of every Span
-                ents = [spans[j - first] for j in flat[flat_offsets[i] : flat_offsets[i + 1]]]
-                doc.set_ents(ents, default="outside")
+                doc.from_array(ENT_ATTRS, ents[token_offsets[i] : token_offsets[i + 1]])
 
     def gold_labels(self, examples: List[Example]) -> List[str]:
         return [span.label_ for eg in examples for span in self._reference_spans(eg)]
