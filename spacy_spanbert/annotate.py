@@ -13,7 +13,6 @@ the shard in flight.
 
 import hashlib
 import json
-import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,7 @@ from thinc.api import Model, to_numpy
 from tqdm import tqdm
 
 from .corpus.errors import open_data_file
+from .corpus.output import write_json_lines
 from .relations import get_relations
 
 FORMAT_VERSION = 1
@@ -305,7 +305,7 @@ def write_shard(
             progress.update(len(records))
         return summary
     errors = [r for r in records if r.error]
-    _write_whole(
+    write_json_lines(
         output_dir / ERRORS_DIR / path.name,
         [{"source": r.source, "id": r.id, "error": r.error} for r in errors],
     )
@@ -328,17 +328,8 @@ def write_shard(
         progress.update(len(errors))
     if bin_ is not None:
         bin_.to_disk(path.with_suffix(".spacy"))
-    _write_whole(path, lines)
+    write_json_lines(path, lines)
     return summary
-
-
-def _write_whole(path: Path, lines: List[Dict[str, Any]]) -> None:
-    """Write JSON Lines to ``path`` through a partial file, so that it appears whole."""
-    partial = path.with_name(f".{path.name}.partial")
-    with partial.open("w", encoding="utf8") as out:
-        for line in lines:
-            out.write(json.dumps(line, ensure_ascii=False) + "\n")
-    os.replace(partial, path)
 
 
 def collect_errors(output_dir: Path) -> int:

@@ -21,13 +21,19 @@ from .annotate import annotate
 from .annotate_ray import annotate_with_ray
 from .confidence import reliability_diagram
 from .corpus import CorpusError, CorpusSummary, read_conll
+from .corpus.brat import read_brat
+from .corpus.char_offsets import whitespace_tokens
+from .corpus.doccano import read_doccano
 from .corpus.intent_slots import read_intent_slots
+from .corpus.label_studio import read_label_studio
 from .corpus.nested_json import read_nested_json
+from .corpus.prodigy import read_prodigy
 from .corpus.raw_text import read_raw_text
 from .corpus.relations_json import read_relations_json
 from .corpus.semeval import read_semeval
 from .corpus.tacred import read_tacred
 from .evaluate import evaluation_examples, print_scores
+from .export import export
 from .pretraining import PretrainingSettings, pretrain
 from .relations import get_relations
 from .render import render_relations
@@ -49,7 +55,13 @@ EMPTY_REASONS = {
     "tacred": "its JSON list of records is empty",
     "intent-slots": "its seq.in is empty",
     "raw-text": "it holds only blank lines",
+    "brat": "it holds no .ann (or .a1/.a2) file with its .txt",
+    "label-studio": "no task has an annotation that was not cancelled",
+    "doccano": "it holds only blank lines",
+    "prodigy": "it holds only blank lines or tasks not accepted",
 }
+# formats that read a folder themselves; for the others a folder means each file in it
+FOLDER_FORMATS = ("intent-slots", "brat")
 
 
 class Engine(str, Enum):
@@ -65,13 +77,44 @@ class Format(str, Enum):
     tacred = "tacred"
     intent_slots = "intent-slots"
     raw_text = "raw-text"
+    brat = "brat"
+    label_studio = "label-studio"
+    doccano = "doccano"
+    prodigy = "prodigy"
+
+
+class Alignment(str, Enum):
+    strict = "strict"
+    expand = "expand"
+    contract = "contract"
+
+
+class Discontinuous(str, Enum):
+    split_fragments = "split"
+    cover = "cover"
+    skip = "skip"
+
+
+class Choose(str, Enum):
+    last_updated = "last-updated"
+    first = "first"
+
+
+class ExportFormat(str, Enum):
+    brat = "brat"
+    label_studio = "label-studio"
+    doccano = "doccano"
+    prodigy = "prodigy"
 
 
 @app.command("convert")
 def convert_cli(
     file_format: Format = typer.Argument(..., help="Input format"),
     input_path: Path = typer.Argument(
-        ..., exists=True, help="Input file (a folder for intent-slots)"
+        ...,
+        exists=True,
+        help="Input file, or a folder (intent-slots and brat read theirs; other formats read "
+        "each file in it, sorted)",
     ),
     output_path: Path = typer.Argument(..., help="Output .spacy file"),
     lang: str = typer.Option("en", help="Language of the blank pipeline whose vocab is used"),
@@ -90,15 +133,37 @@ def convert_cli(
     combine_intents: bool = typer.Option(
         False, help="intent-slots: 'a#b' is one label (for exclusive classes), not two"
     ),
+    alignment: Alignment = typer.Option(
+        Alignment.strict,
+        help="brat, label-studio, doccano: character offsets inside a token are an error "
+        "(strict), or snap outwards (expand) or inwards (contract)",
+    ),
+    discontinuous: Discontinuous = typer.Option(
+        Discontinuous.split_fragments,
+        help="brat: entities in fragments with text between them become one span per "
+        "fragment (split), one span over all (cover), or none (skip)",
+    ),
+    pretokenized: bool = typer.Option(
+        False,
+        help="brat, label-studio, doccano: the text is tokenized already: split on whitespace only",
+    ),
+    text_key: str = typer.Option("text", help="label-studio: the data key holding the text"),
+    choose: Choose = typer.Option(
+        Choose.last_updated,
+        help="label-studio: of a task's annotations that were not cancelled, the last updated "
+        "or the first",
+    ),
+    predictions: bool = typer.Option(
+        False, help="label-studio: read the tasks' predictions instead of their annotations"
+    ),
 ) -> None:
     """Convert a data file into a DocBin, print what it holds, and stop at the first error."""
-    if file_format != Format.intent_slots and input_path.is_dir():
-        msg.fail(f"{input_path} is a directory", f"{file_format.value} reads one file", exits=1)
     columns = [int(c) for c in tag_columns.split(",")] if tag_columns else None
     nlp = spacy.blank(lang)
+    make_doc = whitespace_tokens(nlp.vocab) if pretokenized else nlp.make_doc
     summary = CorpusSummary(str(input_path))
-    readers: Dict[Format, Callable[[], List[Doc]]] = {
-        Format.conll: lambda: read_conll(
+    readers: Dict[Format, Callable[[Path], List[Doc]]] = {
+        Format.conll: lambda input_path: read_conll(
             input_path,
             nlp.vocab,
             scheme=scheme,
@@ -108,15 +173,15 @@ def convert_cli(
             spans_key=spans_key,
             summary=summary,
         ),
-        Format.nested_json: lambda: read_nested_json(
+        Format.nested_json: lambda input_path: read_nested_json(
             input_path, nlp.vocab, spans_key=spans_key, summary=summary
         ),
-        Format.relations_json: lambda: read_relations_json(
+        Format.relations_json: lambda input_path: read_relations_json(
             input_path, nlp.vocab, spans_key=spans_key, summary=summary
         ),
-        Format.semeval: lambda: read_semeval(input_path, nlp.make_doc, summary=summary),
-        Format.tacred: lambda: read_tacred(input_path, nlp.vocab, summary=summary),
-        Format.intent_slots: lambda: read_intent_slots(
+        Format.semeval: lambda input_path: read_semeval(input_path, nlp.make_doc, summary=summary),
+        Format.tacred: lambda input_path: read_tacred(input_path, nlp.vocab, summary=summary),
+        Format.intent_slots: lambda input_path: read_intent_slots(
             input_path,
             nlp.vocab,
             spans_key=spans_key,
@@ -125,10 +190,40 @@ def convert_cli(
             combine_intents=combine_intents,
             summary=summary,
         ),
-        Format.raw_text: lambda: [nlp.make_doc(text) for text in read_raw_text(input_path)],
+        Format.raw_text: lambda input_path: [
+            nlp.make_doc(text) for text in read_raw_text(input_path)
+        ],
+        Format.brat: lambda input_path: read_brat(
+            input_path,
+            make_doc,
+            spans_key=spans_key,
+            alignment=alignment.value,
+            discontinuous=discontinuous.value,
+            summary=summary,
+        ),
+        Format.label_studio: lambda input_path: read_label_studio(
+            input_path,
+            make_doc,
+            spans_key=spans_key,
+            alignment=alignment.value,
+            text_key=text_key,
+            choose=choose.value,
+            predictions=predictions,
+            summary=summary,
+        ),
+        Format.doccano: lambda input_path: read_doccano(
+            input_path, make_doc, spans_key=spans_key, alignment=alignment.value, summary=summary
+        ),
+        Format.prodigy: lambda input_path: read_prodigy(
+            input_path, nlp.vocab, spans_key=spans_key, summary=summary
+        ),
     }
+    if input_path.is_dir() and file_format.value not in FOLDER_FORMATS:
+        files = sorted(p for p in input_path.iterdir() if p.is_file() and p.name[0] != ".")
+    else:
+        files = [input_path]
     try:
-        docs = readers[file_format]()
+        docs = [doc for file in files for doc in readers[file_format](file)]
     except CorpusError as err:
         msg.fail("Conversion failed", str(err), exits=1)
     if not docs:
@@ -146,6 +241,58 @@ def convert_cli(
     os.replace(partial, output_path)
     summary.print()
     msg.good(f"Wrote {len(docs)} documents to {output_path}")
+
+
+@app.command("export")
+def export_cli(
+    file_format: ExportFormat = typer.Argument(..., help="Annotation tool to write for"),
+    input_path: Path = typer.Argument(
+        ..., exists=True, help="annotate's output folder (or one shard), or a .spacy file"
+    ),
+    output: Path = typer.Argument(
+        ..., help="brat: a folder; label-studio: a .json file; doccano, prodigy: a .jsonl file"
+    ),
+    lang: str = typer.Option("en", help="Language whose tokenizer the pipeline used"),
+    spans_key: str = typer.Option("sc", help="doc.spans key of the spans (for .spacy input)"),
+    text_key: str = typer.Option("text", help="label-studio: the data key for the text"),
+    from_name: str = typer.Option("label", help="label-studio: the Labels tag's name"),
+    to_name: str = typer.Option("text", help="label-studio: the Text tag's name"),
+    model_version: str = typer.Option("spacy-spanbert", help="label-studio: model_version"),
+    doccano_shape: str = typer.Option(
+        "entities", help="doccano: entities (with relations) or label (spans only)"
+    ),
+    prodigy_view: str = typer.Option(
+        "spans", help="prodigy: spans (spans.manual, rel.manual) or ner (ner.manual)"
+    ),
+) -> None:
+    """Write predictions as pre-annotations that an annotation tool imports for correction:
+    spans with their scores, relations, one document per task or file."""
+    if doccano_shape not in ("entities", "label"):
+        msg.fail(f"--doccano-shape {doccano_shape}: expected entities or label", exits=1)
+    if prodigy_view not in ("spans", "ner"):
+        msg.fail(f"--prodigy-view {prodigy_view}: expected spans or ner", exits=1)
+    try:
+        written = export(
+            file_format.value,
+            input_path,
+            output,
+            spacy.blank(lang).make_doc,
+            spans_key=spans_key,
+            text_key=text_key,
+            from_name=from_name,
+            to_name=to_name,
+            model_version=model_version,
+            doccano_shape=doccano_shape,
+            prodigy_view=prodigy_view,
+        )
+    except CorpusError as err:
+        msg.fail("Export failed", str(err), exits=1)
+    msg.good(
+        f"Wrote {written['documents']} documents, {written['spans']} spans and "
+        f"{written['relations']} relations to {output}"
+    )
+    if file_format == ExportFormat.label_studio:
+        msg.info(f"Labelling config that shows them: {output.with_suffix('.config.xml')}")
 
 
 @app.command("evaluate")

@@ -3,7 +3,8 @@
 One record per line: ``{"tokens": [...], "entity_mentions": [{"start", "end",
 "entity_type"}, ...]}``, token offsets with ``end`` exclusive. Every mention goes into
 ``doc.spans[spans_key]``; the outermost non-overlapping ones (longest first) also go into
-``doc.ents``, and the summary counts the mentions that could not (``not_in_ents``).
+``doc.ents``, and the summary counts the mentions that could not (``not_in_ents``): the
+layout of :mod:`spacy_spanbert.corpus.layout`.
 """
 
 import json
@@ -11,10 +12,11 @@ from pathlib import Path
 from typing import List, Optional, Tuple, Union
 
 from spacy.tokens import Doc, Span
-from spacy.util import filter_spans
 from spacy.vocab import Vocab
 
+from .char_offsets import as_offset
 from .errors import CorpusError, read_lines
+from .layout import set_layout
 from .summary import CorpusSummary
 
 
@@ -35,10 +37,7 @@ def read_nested_json(
         tokens, mentions = _parse_record(path, line_no, line)
         doc = Doc(vocab, words=tokens)
         spans = [Span(doc, start, end, label=label) for start, end, label in mentions]
-        doc.spans[spans_key] = spans
-        doc.ents = filter_spans(spans)
-        summary.not_in_ents += len(spans) - len(doc.ents)
-        summary.count_doc(doc, spans_key=spans_key)
+        set_layout(doc, spans, spans_key=spans_key, summary=summary)
         docs.append(doc)
     return docs
 
@@ -59,8 +58,8 @@ def _parse_record(
     for i, mention in enumerate(record.get("entity_mentions", [])):
         try:
             start, end, label = (
-                int(mention["start"]),
-                int(mention["end"]),
+                as_offset(mention["start"]),
+                as_offset(mention["end"]),
                 str(mention["entity_type"]),
             )
         except (KeyError, TypeError, ValueError) as err:

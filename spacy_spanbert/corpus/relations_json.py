@@ -8,8 +8,9 @@ The file is one JSON list of records, each ``{"tokens": [...], "entities": [...]
 - SpERT (CoNLL04, SciERC, ADE as SpERT ships them): entities ``{"type", "start", "end"}``,
   relations ``{"type", "head", "tail"}`` with head and tail indices into the entities.
 
-Entities go into ``doc.ents`` (and ``doc.spans[spans_key]``), relations into
-``doc._.relations`` (see :mod:`spacy_spanbert.relations`). Errors name the record.
+Entities go into ``doc.spans[spans_key]``, the outermost non-overlapping ones also into
+``doc.ents``, relations into ``doc._.relations`` (the layout of
+:mod:`spacy_spanbert.corpus.layout`). Errors name the record.
 """
 
 import json
@@ -19,8 +20,10 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
 
-from ..relations import Relation, set_relations
+from ..relations import Relation
+from .char_offsets import as_offset
 from .errors import CorpusError, read_json_list
+from .layout import set_layout
 from .summary import CorpusSummary
 
 
@@ -59,16 +62,14 @@ def _make_doc(
     spans = [
         _entity(path, index, i, entity, doc) for i, entity in enumerate(record.get("entities", []))
     ]
-    by_offsets: Dict[Tuple[int, int], Span] = {(span.start, span.end): span for span in spans}
-    doc.spans[spans_key] = list(by_offsets.values())
-    doc.ents = list(by_offsets.values())
+    by_offsets: Dict[Tuple[int, int], Span] = {}
+    for span in spans:
+        by_offsets.setdefault((span.start, span.end), span)
     relations = [
         _relation(path, index, i, relation, spans, by_offsets)
         for i, relation in enumerate(record.get("relations", []))
     ]
-    set_relations(doc, relations)
-    summary.relations.update(rel.label for rel in relations)
-    summary.count_doc(doc, spans_key=spans_key)
+    set_layout(doc, spans, relations, spans_key=spans_key, summary=summary)
     return doc
 
 
@@ -76,10 +77,10 @@ def _entity(path: Path, index: int, i: int, entity: Any, doc: Doc) -> Span:
     """Entity ``i`` of a record: ``[start, end, type]`` or ``{"type", "start", "end"}``."""
     try:
         if isinstance(entity, dict):
-            start, end, label = int(entity["start"]), int(entity["end"]), str(entity["type"])
+            start, end, label = entity["start"], entity["end"], entity["type"]
         else:
             start, end, label = entity
-            start, end, label = int(start), int(end), str(label)
+        start, end, label = as_offset(start), as_offset(end), str(label)
     except (KeyError, TypeError, ValueError) as err:
         raise CorpusError(
             path,
@@ -113,12 +114,12 @@ def _relation(
     try:
         if isinstance(relation, dict):
             label = str(relation["type"])
-            ends = [int(relation["head"]), int(relation["tail"])]
+            ends = [as_offset(relation["head"]), as_offset(relation["tail"])]
             found = [spans[e] if 0 <= e < len(spans) else None for e in ends]
             missing = [f"index {e}" for e, span in zip(ends, found) if span is None]
         else:
             h_start, h_end, t_start, t_end, label = relation
-            keys = [(int(h_start), int(h_end)), (int(t_start), int(t_end))]
+            keys = [(as_offset(h_start), as_offset(h_end)), (as_offset(t_start), as_offset(t_end))]
             found = [by_offsets.get(key) for key in keys]
             missing = [f"tokens {list(k)}" for k, span in zip(keys, found) if span is None]
     except (KeyError, TypeError, ValueError) as err:

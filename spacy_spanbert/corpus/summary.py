@@ -10,7 +10,13 @@ from wasabi import msg
 
 @dataclass
 class CorpusSummary:
-    """Counts of what a reader read. Nothing is dropped without being counted here."""
+    """Counts of what a reader read. Nothing is dropped without being counted here.
+
+    skipped: what was left out, by reason (e.g. "brat attribute lines"); changed: what was
+    read differently from how it was written, by what happened (e.g. "spans moved to token
+    boundaries"); lost_relations: one line per relation left out because an argument was;
+    far_relations: relations whose arguments are more than ``FAR_TOKENS`` tokens apart.
+    """
 
     source: str
     documents: int = 0
@@ -24,6 +30,10 @@ class CorpusSummary:
     comments: int = 0
     repairs: List[str] = field(default_factory=list)
     notes: List[str] = field(default_factory=list)
+    skipped: Counter = field(default_factory=Counter)
+    changed: Counter = field(default_factory=Counter)
+    lost_relations: List[str] = field(default_factory=list)
+    far_relations: int = 0
 
     def count_doc(self, doc: Doc, *, n_sents: int = 1, spans_key: Optional[str] = None) -> None:
         self.documents += 1
@@ -47,6 +57,10 @@ class CorpusSummary:
             "not_in_ents": self.not_in_ents,
             "comments": self.comments,
             "repairs": len(self.repairs),
+            "skipped": dict(sorted(self.skipped.items())),
+            "changed": dict(sorted(self.changed.items())),
+            "lost_relations": len(self.lost_relations),
+            "far_relations": self.far_relations,
         }
 
     def print(self) -> None:
@@ -60,7 +74,24 @@ class CorpusSummary:
             msg.warn(f"{self.not_in_ents} spans overlap others and are only in doc.spans")
         if self.comments:
             msg.text(f"{self.comments} comment lines skipped")
+        for what, count in sorted(self.skipped.items()):
+            msg.warn(f"skipped {count} {what}")
+        for what, count in sorted(self.changed.items()):
+            msg.warn(f"{count} {what}")
+        if self.lost_relations:
+            msg.warn(f"{len(self.lost_relations)} relations lost with an argument:")
+            for line in self.lost_relations:
+                msg.text(f"  {line}")
+        if self.far_relations:
+            msg.info(
+                f"{self.far_relations} relations join entities more than {FAR_TOKENS} tokens "
+                "apart: kept, and learnable only with spanbert_rel's max_distance above that"
+            )
         for note in self.notes:
             msg.text(note)
         for repair in self.repairs:
             msg.warn(f"repaired {repair}")
+
+
+FAR_TOKENS = 100
+"""spanbert_rel's default ``max_distance``: relations farther apart are counted."""

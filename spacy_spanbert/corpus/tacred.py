@@ -14,6 +14,7 @@ from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
 
 from ..relations import Relation, set_relations
+from .char_offsets import as_offset
 from .errors import CorpusError, read_json_list
 from .summary import CorpusSummary
 
@@ -62,8 +63,8 @@ def _make_doc(path: Path, index: int, record: Any, vocab: Vocab):
     mentions = []
     for role in ("subj", "obj"):
         try:
-            start, end = int(record[f"{role}_start"]), int(record[f"{role}_end"]) + 1
-        except (TypeError, ValueError) as err:
+            start, end = as_offset(record[f"{role}_start"]), as_offset(record[f"{role}_end"]) + 1
+        except (KeyError, TypeError, ValueError) as err:
             raise CorpusError(
                 path, 0, f"integer {role}_start and {role}_end", record=index
             ) from err

@@ -1,0 +1,24 @@
+"""Files written whole or not at all: through a partial file beside them, then renamed."""
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterable
+
+
+def write_json_lines(path: Path, records: Iterable[Any]) -> None:
+    """Write one JSON value per line to ``path``; a crash leaves no partial ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    with partial.open("w", encoding="utf8") as out:
+        for record in records:
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    os.replace(partial, path)
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write one JSON value to ``path``; a crash leaves no partial ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf8")
+    os.replace(partial, path)
