@@ -363,3 +363,22 @@ def test_relations_no_candidate_reaches_are_counted(tiny_bert: Path) -> None:
     examples = [Example(nlp.make_doc(gold.text), gold)]
     with pytest.warns(UserWarning, match=r"1 gold relations .*'same span': 1"):
         nlp.initialize(lambda: examples)
+
+
+def test_relations_between_nested_spans_are_counted_naming_spans_key(tiny_bert: Path) -> None:
+    nlp = make_nlp(tiny_bert)
+    nlp.add_pipe("spanbert_rel")
+    gold = nlp.make_doc("the IL-2 gene binds NF-kB")
+    outer, inner, other = (
+        Span(gold, 1, 3, "DNA"),
+        Span(gold, 1, 2, "protein"),
+        Span(gold, 4, 5, "protein"),
+    )
+    gold.spans["sc"] = [outer, inner, other]
+    gold.ents = [outer, other]
+    set_relations(gold, [Relation(inner, "Binds", other), Relation(outer, "Near", other)])
+    examples = [Example(nlp.make_doc(gold.text), gold)]
+    with pytest.warns(
+        UserWarning, match=r"1 gold relations .*'an argument not among the entities': 1.*spans_key"
+    ):
+        nlp.initialize(lambda: examples)

@@ -321,6 +321,7 @@ class RelationExtractor(LabelledHead):
                 if key not in candidates:
                     reason = "same span" if key[:2] == key[2:] else "too far apart"
                     unreachable[reason] += len(rel_labels)
+            unreachable["an argument not among the entities"] += self._count_off_entities(eg)
             if labels is None:
                 for rel in get_relations(eg.reference):
                     self.add_label(rel.label)
@@ -328,11 +329,24 @@ class RelationExtractor(LabelledHead):
                 sample_docs.append(eg.predicted)
                 sample_pairs.append(pairs)
         self._require_labels()
+        unreachable = +unreachable
         if unreachable:
+            source = (
+                f"doc.spans[{self.cfg['spans_key']!r}]" if self.cfg["spans_key"] else "doc.ents"
+            )
             warnings.warn(
                 f"[{self.name}] {sum(unreachable.values())} gold relations in the training "
                 f"data are between no candidate pair and can't be predicted ({dict(unreachable)}"
-                "; head and tail must be different spans at most max_distance tokens apart).",
+                "; head and tail must be different spans at most max_distance tokens apart, "
+                f"both among the entities read from {source}"
+                + (
+                    "; relations between nested or overlapping spans need spans_key set to "
+                    "the doc.spans key holding them"
+                    if "an argument not among the entities" in unreachable
+                    and not self.cfg["spans_key"]
+                    else ""
+                )
+                + ").",
                 stacklevel=2,
             )
         self.cfg["entity_labels"] = sorted(entity_labels)
@@ -366,6 +380,16 @@ class RelationExtractor(LabelledHead):
 
     def _gold_entities(self, eg: Example) -> List[Span]:
         return list(eg.get_aligned_spans_y2x(self._entities(eg.reference), allow_overlap=True))
+
+    def _count_off_entities(self, eg: Example) -> int:
+        """Gold relations whose head or tail is not one of the entities the component reads
+        (``doc.ents`` or ``doc.spans[spans_key]``): left out of training."""
+        entities = {(span.start, span.end) for span in self._entities(eg.reference)}
+        return sum(
+            (rel.head.start, rel.head.end) not in entities
+            or (rel.tail.start, rel.tail.end) not in entities
+            for rel in get_relations(eg.reference)
+        )
 
     def _gold_relations(self, eg: Example) -> Dict[PairKey, Set[str]]:
         """Gold relations keyed by the head and tail offsets on the predicted doc's tokens."""
