@@ -220,6 +220,8 @@ def convert_cli(
     }
     if input_path.is_dir() and file_format.value not in FOLDER_FORMATS:
         files = sorted(p for p in input_path.iterdir() if p.is_file() and p.name[0] != ".")
+        if not files:
+            msg.fail(f"{input_path} is a folder with no files", "Nothing was written.", exits=1)
     else:
         files = [input_path]
     try:

@@ -196,9 +196,10 @@ def test_verbose_shows_the_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
         main()
 
 
-def test_directory_instead_of_file(tmp_path: Path) -> None:
-    result = convert("conll", tmp_path, tmp_path / "out.spacy")
-    assert result.exit_code == 1 and "is a directory" in " ".join(result.output.split())
+def test_empty_directory(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    result = convert("conll", tmp_path / "in", tmp_path / "out.spacy")
+    assert result.exit_code == 1 and "is a folder with no files" in " ".join(result.output.split())
 
 
 @pytest.mark.parametrize(

@@ -88,7 +88,8 @@ def _document_bases(path: Path, summary: CorpusSummary) -> List[Path]:
     if path.is_dir():
         annotated = {p.with_suffix("") for s in ANNOTATION_SUFFIXES for p in path.rglob(f"*{s}")}
         texts = {p.with_suffix("") for p in path.rglob("*.txt")}
-        summary.skipped["brat .txt files without annotations"] += len(texts - annotated)
+        if texts - annotated:
+            summary.skipped["brat .txt files without annotations"] += len(texts - annotated)
         return sorted(annotated)
     if path.suffix not in (*ANNOTATION_SUFFIXES, ".txt"):
         raise CorpusError(
@@ -298,7 +299,8 @@ def _event_arguments(
             raise CorpusError(line.path, line.number, f"{line.id}: ROLE:ID arguments", arg)
         tail = _argument(line, ref, document, spans)
         relations.extend(_kept(line, ROLE_NUMBER.sub("", role), trigger, tail, summary))
-    summary.changed["event arguments read as relations from the trigger"] += len(relations)
+    if relations:
+        summary.changed["event arguments read as relations from the trigger"] += len(relations)
     return relations
 
 

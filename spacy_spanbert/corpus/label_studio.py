@@ -132,7 +132,8 @@ def _chosen_results(
     if not isinstance(annotations, list):
         raise CorpusError(path, 0, f'"{key}": a list', record=index)
     kept = [a for a in annotations if isinstance(a, dict) and not a.get("was_cancelled")]
-    summary.skipped["cancelled Label Studio annotations"] += len(annotations) - len(kept)
+    if len(kept) < len(annotations):
+        summary.skipped["cancelled Label Studio annotations"] += len(annotations) - len(kept)
     if not kept:
         summary.skipped[f"Label Studio tasks without {key}"] += 1
         return None

@@ -57,8 +57,8 @@ class CorpusSummary:
             "not_in_ents": self.not_in_ents,
             "comments": self.comments,
             "repairs": len(self.repairs),
-            "skipped": dict(sorted(self.skipped.items())),
-            "changed": dict(sorted(self.changed.items())),
+            "skipped": dict(sorted((+self.skipped).items())),
+            "changed": dict(sorted((+self.changed).items())),
             "lost_relations": len(self.lost_relations),
             "far_relations": self.far_relations,
         }
@@ -74,9 +74,9 @@ class CorpusSummary:
             msg.warn(f"{self.not_in_ents} spans overlap others and are only in doc.spans")
         if self.comments:
             msg.text(f"{self.comments} comment lines skipped")
-        for what, count in sorted(self.skipped.items()):
+        for what, count in sorted((+self.skipped).items()):
             msg.warn(f"skipped {count} {what}")
-        for what, count in sorted(self.changed.items()):
+        for what, count in sorted((+self.changed).items()):
             msg.warn(f"{count} {what}")
         if self.lost_relations:
             msg.warn(f"{len(self.lost_relations)} relations lost with an argument:")
