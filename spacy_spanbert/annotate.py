@@ -13,6 +13,7 @@ the shard in flight.
 
 import hashlib
 import json
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,7 @@ from thinc.api import Model, to_numpy
 from tqdm import tqdm
 
 from .corpus.errors import open_data_file
-from .corpus.output import write_json_lines
+from .corpus.output import write_json, write_json_lines
 from .relations import get_relations
 
 FORMAT_VERSION = 1
@@ -272,7 +273,13 @@ def start_output(
     }
     path = output_dir / MANIFEST
     if path.exists():
-        old = json.loads(path.read_text(encoding="utf8"))
+        try:
+            old = json.loads(path.read_text(encoding="utf8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise AnnotateError(
+                f"{path} is not the JSON annotate writes ({err}); the shards beside it can't "
+                "be matched to a model: choose another output directory or remove that one."
+            ) from err
         if old != manifest:
             changed = [key for key in manifest if old.get(key) != manifest[key]]
             raise AnnotateError(
@@ -280,7 +287,7 @@ def start_output(
                 "shards are never mixed: choose another output directory or remove that one."
             )
         return
-    path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf8")
+    write_json(path, manifest)
 
 
 def shard_path(output_dir: Path, index: int) -> Path:
@@ -311,19 +318,22 @@ def write_shard(
     )
     readable = [record for record in records if not record.error]
     texts = (record.text or "" for record in readable)
-    docs = nlp.pipe(texts, batch_size=settings.batch_size, n_process=settings.n_process)
     bin_ = DocBin(store_user_data=True) if settings.docbin else None
     lines = []
-    for record, doc in zip(readable, docs):
-        line = doc_record(doc, record, settings.spans_key)
-        lines.append(line)
-        summary.documents += 1
-        summary.entities.update(e["label"] for e in line["entities"])
-        summary.relations.update(r["label"] for r in line["relations"])
-        if bin_ is not None:
-            bin_.add(doc)
-        if progress is not None:
-            progress.update(1)
+    # the strings of the shard's docs are freed when the zone closes: everything the output
+    # needs is read into plain values (and the DocBin's own strings) inside it
+    with nlp.memory_zone():
+        docs = nlp.pipe(texts, batch_size=settings.batch_size, n_process=settings.n_process)
+        for record, doc in zip(readable, docs):
+            line = doc_record(doc, record, settings.spans_key)
+            lines.append(line)
+            summary.documents += 1
+            summary.entities.update(e["label"] for e in line["entities"])
+            summary.relations.update(r["label"] for r in line["relations"])
+            if bin_ is not None:
+                bin_.add(doc)
+            if progress is not None:
+                progress.update(1)
     if progress is not None:
         progress.update(len(errors))
     if bin_ is not None:
@@ -335,9 +345,11 @@ def write_shard(
 def collect_errors(output_dir: Path) -> int:
     """Gather the shards' errors files into ``errors.jsonl``, in input order; their count."""
     count = 0
-    with (output_dir / ERRORS).open("w", encoding="utf8") as out:
+    partial = output_dir / f".{ERRORS}.partial"
+    with partial.open("w", encoding="utf8") as out:
         for part in sorted((output_dir / ERRORS_DIR).glob("shard-*.jsonl")):
             for line in part.read_text(encoding="utf8").splitlines():
                 out.write(line + "\n")
                 count += 1
+    os.replace(partial, output_dir / ERRORS)
     return count

@@ -150,3 +150,40 @@ def test_a_rerun_in_a_new_process_recognises_the_model(model: Path) -> None:
     from spacy_spanbert.annotate import model_identity
 
     assert model_identity(spacy.load(model)) == model_identity(spacy.load(model))
+
+
+def test_annotate_frees_each_shards_strings(model: Path, tmp_path: Path) -> None:
+    nlp = spacy.load(model)
+    source = tmp_path / "orders.jsonl"
+    source.write_text(
+        "".join(
+            json.dumps({"id": str(i), "text": f"Order X{i}Q{i * 7} from user{i}@mail{i}.com"})
+            + "\n"
+            for i in range(300)
+        ),
+        encoding="utf8",
+    )
+    annotate(nlp, source, tmp_path / "warm", shard_size=100)  # labels, caches
+    before = len(nlp.vocab.strings)
+    source.write_text(
+        "".join(
+            json.dumps({"id": str(i), "text": f"Ordre Z{i}K{i * 3} de client{i}@post{i}.org"})
+            + "\n"
+            for i in range(300)
+        ),
+        encoding="utf8",
+    )
+    summary = annotate(nlp, source, tmp_path / "out", shard_size=100)
+    assert summary.documents == 300
+    assert len(nlp.vocab.strings) == before
+
+
+def test_a_truncated_manifest_is_one_clear_error(model: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    source = write_input(tmp_path / "in.jsonl")
+    annotate(spacy.load(model), source, out)
+    manifest = out / "manifest.json"
+    manifest.write_text(manifest.read_text()[:20])
+    with pytest.raises(AnnotateError, match="manifest.json is not the JSON annotate writes"):
+        annotate(spacy.load(model), source, out)
+    assert not list(out.glob(".*.partial"))
