@@ -2,6 +2,8 @@
 
 import gzip
 import json
+import zlib
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Iterator, Optional, Tuple, Union, cast
 
@@ -56,9 +58,18 @@ def open_data_file(path: Union[str, Path]) -> IO[bytes]:
     return cast(IO[bytes], gzip.open(path, "rb")) if compressed else path.open("rb")
 
 
+@contextmanager
+def gzip_errors(path: Union[str, Path]) -> Iterator[None]:
+    """A compressed file that is cut short or corrupt, as a CorpusError naming it."""
+    try:
+        yield
+    except (EOFError, gzip.BadGzipFile, zlib.error) as err:
+        raise CorpusError(path, 0, "a whole gzip-compressed file", str(err)) from err
+
+
 def read_text(path: Union[str, Path]) -> str:
     """The whole of a user's UTF-8 text file (a leading byte-order mark removed)."""
-    with open_data_file(path) as file_:
+    with open_data_file(path) as file_, gzip_errors(path):
         data = file_.read()
     try:
         return data.decode("utf-8-sig")
@@ -86,6 +97,7 @@ def read_lines(path: Union[str, Path]) -> Iterator[Tuple[int, str]]:
     size = path.stat().st_size if path.is_file() else 0
     with (
         open_data_file(path) as file_,
+        gzip_errors(path),
         tqdm(
             total=size,
             unit="B",
