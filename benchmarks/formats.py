@@ -151,7 +151,7 @@ def train_through_brat(nlp: spacy.Language, seed: int) -> Dict[str, Any]:
         overrides = training_overrides(work, steps, seed, dev="valid")
         # relations-json's docs have unknown spaces, so spaCy trains on their tokens; docs
         # read with known spaces are retokenized unless gold_preproc keeps their tokens
-        overrides.update({"corpora.train.gold_preproc": True, "corpora.dev.gold_preproc": True})
+        overrides.update({"corpora.train.gold_preproc": "true", "corpora.dev.gold_preproc": "true"})
         model_dir = train(config, work / "spanbert_ner+rel", overrides)
         test = list(spacy.tokens.DocBin().from_disk(work / "test.spacy").get_docs(nlp.vocab))
         result, _ = evaluate(spacy.load(model_dir), test)

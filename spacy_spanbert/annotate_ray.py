@@ -31,6 +31,7 @@ from .annotate import (
     write_shard,
 )
 from .corpus.errors import open_data_file
+from .loading import load_pipeline
 
 Piece = Tuple[str, int, int, int]
 """Part of a shard in one file: path, byte offset, first line (Parquet: row), records."""
@@ -90,7 +91,7 @@ class ShardAnnotator:
         torch.set_num_threads(threads)
         if use_gpu:
             spacy.require_gpu(0)  # Ray shows each actor only the GPUs it was given
-        self.nlp = spacy.load(model)
+        self.nlp = load_pipeline(model)
         self.output_dir = Path(output_dir)
         self.settings = ShardSettings(**settings)
         self.text_key, self.id_key = keys
@@ -155,7 +156,9 @@ def annotate_with_ray(
         ray.init(address=address, include_dashboard=False, logging_level=logging.WARNING)
     output_dir = Path(output_dir)
     settings = ShardSettings(batch_size, 1, docbin, spans_key)
-    start_output(spacy.load(model), input_path, output_dir, text_key, id_key, shard_size, settings)
+    start_output(
+        load_pipeline(model), input_path, output_dir, text_key, id_key, shard_size, settings
+    )
     shards = plan_shards(input_path, shard_size)
     summary = AnnotateSummary()
     todo = []

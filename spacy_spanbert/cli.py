@@ -34,6 +34,7 @@ from .corpus.semeval import read_semeval
 from .corpus.tacred import read_tacred
 from .evaluate import evaluation_examples, print_scores
 from .export import export
+from .loading import load_pipeline
 from .pretraining import PretrainingSettings, pretrain
 from .relations import get_relations
 from .render import render_relations
@@ -315,7 +316,7 @@ def evaluate_cli(
     print a table per label, and write the scores as JSON."""
     if gpu_id >= 0:
         spacy.require_gpu(gpu_id)
-    nlp = spacy.load(model)
+    nlp = load_pipeline(model)
     gold = list(DocBin().from_disk(data).get_docs(nlp.vocab))
     if not gold:
         msg.fail(f"No documents in {data}", exits=1)
@@ -354,7 +355,7 @@ def tune_cli(
         if name != "precision" or not value:
             msg.fail(f"--target {target}: expected f1 or precision=P, e.g. precision=0.95", exits=1)
         target_precision = float(value)
-    nlp = spacy.load(model)
+    nlp = load_pipeline(model)
     gold = list(DocBin().from_disk(dev).get_docs(nlp.vocab))
     reports = tune(
         nlp,
@@ -436,7 +437,7 @@ def annotate_cli(
                 msg.fail("--n-process runs on the CPU only", "Use one process on a GPU.", exits=1)
             spacy.require_gpu(gpu_id)
         summary = annotate(
-            spacy.load(model),
+            load_pipeline(model),
             input_path,
             output,
             text_key=text_key,
@@ -463,7 +464,7 @@ def check_install_cli(
     text: str = typer.Option("Apple hired Tim Cook in California .", help="Text to annotate"),
 ) -> None:
     """Load an installed pipeline package (no hub, no checkout) and annotate one text."""
-    nlp = spacy.load(package)
+    nlp = load_pipeline(package)
     doc = nlp(text)
     msg.good(f"Loaded {package}: pipeline {nlp.pipe_names}")
     msg.table(
@@ -543,7 +544,7 @@ def render_cli(
     ),
 ) -> None:
     """Annotate a text and draw its entities and relations (displaCy style) to an HTML file."""
-    nlp = spacy.load(model)
+    nlp = load_pipeline(model)
     doc = nlp(text)
     output.write_text(render_relations(doc), encoding="utf8")
     msg.good(f"Wrote {output} ({len(doc.ents)} entities, {len(get_relations(doc))} relations)")
