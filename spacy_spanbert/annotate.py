@@ -337,19 +337,22 @@ def write_shard(
     if progress is not None:
         progress.update(len(errors))
     if bin_ is not None:
-        bin_.to_disk(path.with_suffix(".spacy"))
+        partial = path.with_name(f".{path.stem}.spacy.partial")
+        try:
+            bin_.to_disk(partial)
+            os.replace(partial, path.with_suffix(".spacy"))
+        finally:
+            partial.unlink(missing_ok=True)
     write_json_lines(path, lines)
     return summary
 
 
 def collect_errors(output_dir: Path) -> int:
     """Gather the shards' errors files into ``errors.jsonl``, in input order; their count."""
-    count = 0
-    partial = output_dir / f".{ERRORS}.partial"
-    with partial.open("w", encoding="utf8") as out:
-        for part in sorted((output_dir / ERRORS_DIR).glob("shard-*.jsonl")):
-            for line in part.read_text(encoding="utf8").splitlines():
-                out.write(line + "\n")
-                count += 1
-    os.replace(partial, output_dir / ERRORS)
-    return count
+    lines = [
+        json.loads(line)
+        for part in sorted((output_dir / ERRORS_DIR).glob("shard-*.jsonl"))
+        for line in part.read_text(encoding="utf8").splitlines()
+    ]
+    write_json_lines(output_dir / ERRORS, lines)
+    return len(lines)

@@ -17,7 +17,7 @@ from spacy.tokens import Doc, DocBin
 from tqdm import tqdm
 from wasabi import msg
 
-from .annotate import annotate
+from .annotate import AnnotateSummary, annotate
 from .annotate_ray import annotate_with_ray
 from .confidence import reliability_diagram
 from .corpus import CorpusError, CorpusSummary, read_conll
@@ -416,6 +416,58 @@ def annotate_cli(
 ) -> None:
     """Annotate a corpus: entities, nested spans, relations and sentence labels with
     character offsets and scores, as JSON Lines shards that a rerun resumes."""
+    try:
+        summary = _annotate(
+            model,
+            input_path,
+            output,
+            text_key,
+            id_key,
+            batch_size,
+            shard_size,
+            n_process,
+            docbin,
+            gpu_id,
+            engine,
+            actors,
+            cpus_per_actor,
+            gpus_per_actor,
+            address,
+        )
+    except OSError as err:
+        msg.fail(
+            f"Could not write to {output}: {err.strerror or err}",
+            "Every shard already written is whole; make room and rerun the same command to resume.",
+            exits=1,
+        )
+    msg.good(
+        f"Annotated {summary.documents} documents into {output} "
+        f"({summary.skipped_shards} finished shards skipped)"
+    )
+    for name, counts in (("entities", summary.entities), ("relations", summary.relations)):
+        if counts:
+            msg.table(sorted(counts.items()), header=(name, "count"), divider=True)
+    if summary.errors:
+        msg.warn(f"{summary.errors} records could not be read: see {output / 'errors.jsonl'}")
+
+
+def _annotate(
+    model: str,
+    input_path: Path,
+    output: Path,
+    text_key: str,
+    id_key: str,
+    batch_size: int,
+    shard_size: int,
+    n_process: int,
+    docbin: bool,
+    gpu_id: int,
+    engine: "Engine",
+    actors: int,
+    cpus_per_actor: float,
+    gpus_per_actor: float,
+    address: Optional[str],
+) -> AnnotateSummary:
     if engine == Engine.ray:
         summary = annotate_with_ray(
             model,
@@ -447,15 +499,7 @@ def annotate_cli(
             n_process=n_process,
             docbin=docbin,
         )
-    msg.good(
-        f"Annotated {summary.documents} documents into {output} "
-        f"({summary.skipped_shards} finished shards skipped)"
-    )
-    for name, counts in (("entities", summary.entities), ("relations", summary.relations)):
-        if counts:
-            msg.table(sorted(counts.items()), header=(name, "count"), divider=True)
-    if summary.errors:
-        msg.warn(f"{summary.errors} records could not be read: see {output / 'errors.jsonl'}")
+    return summary
 
 
 @app.command("check-install")
