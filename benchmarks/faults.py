@@ -122,7 +122,7 @@ def disk_full(source: Path, work: Path, expected: Dict[str, bytes], limit: int) 
     full = subprocess.run(
         command(source, output, 1), capture_output=True, text=True, preexec_fn=limit_files
     )
-    lines = [line for line in full.stdout.splitlines() if "✘" in line]
+    failure = full.stdout.partition("✘")[2]
     partial = tree(output)
     whole = all(
         expected.get(name) == data for name, data in partial.items() if name.startswith("shard-")
@@ -130,7 +130,7 @@ def disk_full(source: Path, work: Path, expected: Dict[str, bytes], limit: int) 
     rerun = subprocess.run(command(source, output, 1), capture_output=True, text=True)
     return {
         "exit": full.returncode,
-        "message": lines[0] if lines else full.stdout[-200:] + full.stderr[-300:],
+        "message": " ".join(failure.split()) or full.stderr[-300:],
         "shards_written": sum(1 for name in partial if name.startswith("shard-")),
         "partial_files_left": sorted(name for name in partial if name.endswith(".partial")),
         "written_shards_whole": whole,
