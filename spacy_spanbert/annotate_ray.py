@@ -21,6 +21,7 @@ import spacy
 from tqdm import tqdm
 
 from .annotate import (
+    AnnotateError,
     AnnotateSummary,
     ShardSettings,
     collect_errors,
@@ -33,6 +34,8 @@ from .annotate import (
 from .corpus.errors import open_data_file
 from .loading import load_pipeline
 
+ACTOR_RETRIES = 3
+"""Restarts of a dead actor, and retries of its shard, before the run fails."""
 Piece = Tuple[str, int, int, int]
 """Part of a shard in one file: path, byte offset, first line (Parquet: row), records."""
 
@@ -187,14 +190,30 @@ def annotate_with_ray(
             compute=ray.data.ActorPoolStrategy(size=actors),
             num_cpus=cpus_per_actor,
             num_gpus=gpus_per_actor,
+            # an actor that dies (killed, out of memory) is restarted and its shard retried,
+            # a bounded number of times: a shard that kills every actor ends the run
+            max_restarts=ACTOR_RETRIES,
+            max_task_retries=ACTOR_RETRIES,
         )
         total = sum(count for _, pieces in todo for *_, count in pieces)
         with tqdm(desc="Annotating", unit="doc", total=total) as progress:
-            for row in results.iter_rows():
-                documents, skipped, entities, relations = json.loads(str(row["summary"]))
-                summary.add(
-                    AnnotateSummary(documents, 0, skipped, Counter(entities), Counter(relations))
-                )
-                progress.update(row["records"])
+            try:
+                for row in results.iter_rows():
+                    documents, skipped, entities, relations = json.loads(str(row["summary"]))
+                    summary.add(
+                        AnnotateSummary(
+                            documents, 0, skipped, Counter(entities), Counter(relations)
+                        )
+                    )
+                    progress.update(row["records"])
+            except ray.exceptions.RayError as err:
+                if not isinstance(err, ray.exceptions.RayActorError) and not isinstance(
+                    getattr(err, "cause", None), ray.exceptions.RayActorError
+                ):
+                    raise
+                raise AnnotateError(
+                    f"a Ray actor died on a shard {ACTOR_RETRIES + 1} times (killed, out of "
+                    f"memory?); the shards in {output_dir} are whole and a rerun resumes"
+                ) from err
     summary.errors = collect_errors(output_dir)
     return summary

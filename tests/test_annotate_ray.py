@@ -4,12 +4,17 @@ same output from a local Ray instance with two actors, bad lines included."""
 import gzip
 import itertools
 import json
+import os
+import signal
+import threading
+import time
 from pathlib import Path
+from typing import Any, List
 
 import pytest
 import spacy
 
-from spacy_spanbert.annotate import annotate, read_records
+from spacy_spanbert.annotate import AnnotateError, annotate, read_records
 from spacy_spanbert.annotate_ray import annotate_with_ray, plan_shards
 
 from .test_annotate import assert_same_output, model, read_output, write_input  # noqa: F401
@@ -116,3 +121,75 @@ def test_ray_resumes_what_the_local_engine_left(
     assert summary.skipped_shards == 2 and summary.errors == 2
     after = read_output(tmp_path / "out")
     assert [r["id"] for r in after] == [r["id"] for r in before]
+
+
+def actor_processes() -> List[Any]:
+    import psutil
+
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        if "ShardAnnotator" in " ".join(process.info["cmdline"] or []):
+            found.append(process)
+    return found
+
+
+def kill_actors(stop: threading.Event, after: Path, once: bool, killed: List[int]) -> None:
+    """SIGKILL ShardAnnotator actors once ``after`` has a shard (``once``: one kill)."""
+    while not stop.is_set() and not list(after.glob("shard-*.jsonl")):
+        time.sleep(0.01)
+    while not stop.is_set():
+        for process in actor_processes():
+            if process.pid not in killed:
+                os.kill(process.pid, signal.SIGKILL)
+                killed.append(process.pid)
+                if once:
+                    return
+        time.sleep(0.01)
+
+
+def test_a_killed_actor_is_restarted_and_the_output_is_identical(
+    model: Path,  # noqa: F811
+    tmp_path: Path,
+    local_ray,
+) -> None:
+    source = write_corpus(tmp_path / "in.jsonl", 300)
+    annotate_with_ray(model, source, tmp_path / "whole", shard_size=20, actors=1)
+    stop, killed = threading.Event(), []  # type: ignore[var-annotated]
+    killer = threading.Thread(target=kill_actors, args=(stop, tmp_path / "killed", True, killed))
+    killer.start()
+    summary = annotate_with_ray(model, source, tmp_path / "killed", shard_size=20, actors=1)
+    stop.set()
+    killer.join()
+    assert len(killed) == 1
+    assert summary.documents == 292
+    whole, again = (
+        {p.name: p.read_bytes() for p in sorted((tmp_path / name).rglob("*")) if p.is_file()}
+        for name in ("whole", "killed")
+    )
+    assert whole == again
+
+
+def test_an_actor_that_always_dies_ends_the_run_in_one_line(
+    model: Path,  # noqa: F811
+    tmp_path: Path,
+    local_ray,
+) -> None:
+    source = write_corpus(tmp_path / "in.jsonl", 300)
+    out = tmp_path / "out"
+    stop, killed = threading.Event(), []  # type: ignore[var-annotated]
+    first_shard = out / "shard-00000.jsonl"
+    annotate_with_ray(model, source, out, shard_size=20, actors=1)
+    first = first_shard.read_bytes()
+    for shard in out.glob("shard-*.jsonl"):
+        if shard != first_shard:
+            shard.unlink()
+    killer = threading.Thread(target=kill_actors, args=(stop, out, False, killed))
+    killer.start()
+    try:
+        with pytest.raises(AnnotateError, match=r"a Ray actor died on a shard 4 times"):
+            annotate_with_ray(model, source, out, shard_size=20, actors=1)
+    finally:
+        stop.set()
+        killer.join()
+    assert len(killed) >= 4
+    assert first_shard.read_bytes() == first  # what was written stays whole
