@@ -25,7 +25,15 @@ BLOCK = re.compile(r"(<!-- results: (\S+) -->\n).*?(<!-- /results -->)", re.S)
 ORDER = ("f1", "precision", "recall", "intent_accuracy", "slot_f1", "sentence_accuracy")
 # nested parts of a results file printed after its tables: numbers as a line, mappings of
 # numbers as a table (lists, such as loss curves, are left to the file)
-DETAILS = ("pipelines", "pretraining_text", "pretraining", "microseconds_per_word", "ratios")
+DETAILS = (
+    "pipelines",
+    "pretraining_text",
+    "pretraining",
+    "microseconds_per_word",
+    "ratios",
+    "training",
+    "fuzzing",
+)
 
 
 def main() -> None:
@@ -64,7 +72,7 @@ def _print_tables(prefix: str, exact: bool = False) -> None:
     for path in [p for p in paths if p.exists()]:
         result = json.loads(path.read_text())
         train = result.get("train", {})
-        parts = [result["mode"], f"{result.get('dataset', '')} {result['split']}".strip()]
+        parts = [result["mode"], f"{result.get('dataset', '')} {result.get('split', '')}".strip()]
         if "encoder" in result:
             parts.append(f"encoder {result['encoder']}")
         if train:
@@ -74,14 +82,15 @@ def _print_tables(prefix: str, exact: bool = False) -> None:
             )
         parts += [result["machine"], result["date"], f"`{result['command']}`"]
         print(f"**{result['benchmark']}** ({'; '.join(parts)})\n")
+        systems = _flat_systems(result["systems"])
         keys = {
             k
-            for s in result["systems"].values()
+            for s in systems.values()
             for k, v in s.items()
-            if k != "per_label" and not isinstance(v, dict)
+            if k != "per_label" and not isinstance(v, (dict, list))
         }
         metrics = sorted(keys, key=lambda k: (ORDER.index(k) if k in ORDER else len(ORDER), k))
-        rows = dict(result["systems"])
+        rows = dict(systems)
         rows.update({f"{name} (published)": s for name, s in result.get("published", {}).items()})
         print("| system | " + " | ".join(metrics) + " |")
         print("|---" * (len(metrics) + 1) + "|")
@@ -123,6 +132,17 @@ def _print_tables(prefix: str, exact: bool = False) -> None:
                 dev_cells = ", ".join(f"{k} {_fmt(v)}" for k, v in scores.items())
                 print(f"* {name}: {dev_cells}")
         print()
+
+
+def _flat_systems(systems: dict) -> dict:
+    """Systems whose every value is a mapping (one per data set) as one row per data set."""
+    flat = {}
+    for name, scores in systems.items():
+        if scores and all(isinstance(v, dict) for v in scores.values()):
+            flat.update({f"{name} ({part})": value for part, value in scores.items()})
+        else:
+            flat[name] = scores
+    return flat
 
 
 def _print_details(name: str, value: dict) -> None:
