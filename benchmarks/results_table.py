@@ -82,15 +82,15 @@ def _print_tables(prefix: str, exact: bool = False) -> None:
             )
         parts += [result["machine"], result["date"], f"`{result['command']}`"]
         print(f"**{result['benchmark']}** ({'; '.join(parts)})\n")
-        systems = _flat_systems(result["systems"])
+        flat = _flat_systems(result["systems"])
         keys = {
             k
-            for s in systems.values()
+            for s in flat.values()
             for k, v in s.items()
             if k != "per_label" and not isinstance(v, (dict, list))
         }
         metrics = sorted(keys, key=lambda k: (ORDER.index(k) if k in ORDER else len(ORDER), k))
-        rows = dict(systems)
+        rows = dict(flat)
         rows.update({f"{name} (published)": s for name, s in result.get("published", {}).items()})
         print("| system | " + " | ".join(metrics) + " |")
         print("|---" * (len(metrics) + 1) + "|")

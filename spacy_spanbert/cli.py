@@ -35,7 +35,7 @@ from .corpus.tacred import read_tacred
 from .evaluate import evaluation_examples, print_scores
 from .export import export
 from .loading import load_pipeline
-from .pretraining import PretrainingSettings, pretrain
+from .pretraining import PretrainingSettings, pretrain, pretrain_from_scratch
 from .relations import get_relations
 from .render import render_relations
 from .tune import tune
@@ -520,7 +520,11 @@ def check_install_cli(
 
 @app.command("pretrain")
 def pretrain_cli(
-    base: str = typer.Argument(..., help="BERT checkpoint to continue from: directory or hub id"),
+    base: str = typer.Argument(
+        ...,
+        help="BERT checkpoint to continue from: directory or hub id; with --from-scratch, the "
+        "size of a new one: tiny, mini, small or a BERT config.json",
+    ),
     text: Path = typer.Argument(
         ..., exists=True, help="Raw text (one document per line) or .spacy"
     ),
@@ -535,7 +539,17 @@ def pretrain_cli(
     grad_accum: int = typer.Option(1, help="Gradient accumulation steps"),
     sbo_weight: float = typer.Option(1.0, help="Weight of the SBO loss beside the MLM loss"),
     objective: str = typer.Option(
-        "span", help="span: span masking + SBO (SpanBERT); mlm: whole-word masking, no SBO"
+        "span",
+        help="span: span masking + SBO (SpanBERT); mlm: whole-word masking; token: single "
+        "wordpieces (the original BERT's); no SBO but for span",
+    ),
+    from_scratch: bool = typer.Option(
+        False,
+        help="Train a WordPiece tokenizer on TEXT and a new BERT of size BASE, then pretrain it",
+    ),
+    vocab_size: int = typer.Option(16000, help="--from-scratch: wordpieces in the vocabulary"),
+    lowercase: bool = typer.Option(
+        True, "--lowercase/--cased", help="--from-scratch: lower-case the text, or keep case"
     ),
     head_warmup_steps: int = typer.Option(
         0, help="First steps that train only the output heads (for checkpoints without them)"
@@ -546,7 +560,8 @@ def pretrain_cli(
     seed: int = typer.Option(0, help="Random seed (masking and training)"),
     resume: bool = typer.Option(False, help="Resume from the last checkpoint in OUTPUT"),
 ) -> None:
-    """Continue SpanBERT pretraining (span masking + span boundary objective) on raw text.
+    """SpanBERT pretraining (span masking + span boundary objective) on raw text: continue a
+    BERT checkpoint, or start a new one with --from-scratch.
 
     Runs under torchrun / accelerate launch for many GPUs or nodes."""
     if text.suffix == ".spacy":
@@ -567,10 +582,26 @@ def pretrain_cli(
         save_steps=save_steps,
         seed=seed,
     )
-    msg.info(f"Pretraining {base} on {len(texts)} documents from {text}")
-    summary = pretrain(
-        base, texts, output, tokenizer_path=tokenizer, settings=settings, resume=resume
-    )
+    if from_scratch:
+        msg.info(f"Pretraining a new {base} BERT on {len(texts)} documents from {text}")
+        summary = pretrain_from_scratch(
+            base,
+            texts,
+            output,
+            vocab_size=vocab_size,
+            lowercase=lowercase,
+            settings=settings,
+            resume=resume,
+        )
+        msg.info(
+            f"Encoder of {summary['parameters']:,} parameters, vocabulary of "
+            f"{summary['vocab_size']:,} wordpieces (in {output / 'initial'})"
+        )
+    else:
+        msg.info(f"Pretraining {base} on {len(texts)} documents from {text}")
+        summary = pretrain(
+            base, texts, output, tokenizer_path=tokenizer, settings=settings, resume=resume
+        )
     msg.good(
         f"Wrote {output}: loss {summary['first_logged_loss']} -> {summary['last_logged_loss']}, "
         f"{summary['tokens_per_second']:.0f} tokens/s; MLM head "

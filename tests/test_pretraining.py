@@ -1,5 +1,6 @@
 """SpanBERT pretraining: masking statistics, SBO targets, heads, loss, checkpoint in spaCy."""
 
+import json
 import random
 from pathlib import Path
 from typing import List
@@ -15,8 +16,12 @@ from spacy_spanbert.pretraining import (
     SpanBertForPreTraining,
     SpanMaskingCollator,
     TokenBlocks,
+    TokenMaskingCollator,
+    build_from_scratch,
     pretrain,
+    pretrain_from_scratch,
     sbo_targets,
+    train_tokenizer,
 )
 from spacy_spanbert.pretraining.masking import _runs
 from spacy_spanbert.pretraining.train import words_tokenizer
@@ -242,3 +247,73 @@ def test_head_warmup_trains_only_the_heads_first(tiny_bert: Path, tmp_path: Path
         trained = weights(out)
         assert torch.equal(trained[encoder_key], base[encoder_key]) != encoder_moved
         assert trained["cls.predictions.bias"].abs().sum() > 0  # the fresh head trained (from 0)
+
+
+def test_token_objective_draws_single_wordpieces_each_80_10_10(tokenizer) -> None:
+    blocks = TokenBlocks(random_texts(60000, seed=5), tokenizer, max_length=512)
+    collator = TokenMaskingCollator(tokenizer, seed=0)
+    n_tokens = n_masked = 0
+    kinds = {"mask": 0, "random": 0, "same": 0}
+    adjacent_mixed = 0
+    for block in blocks:
+        ids = numpy.array(block["input_ids"])
+        masked, labels, spans = collator.mask(ids, block["word_ids"])
+        assert spans == []  # no SBO targets
+        assert labels[0] == labels[-1] == -100
+        chosen = numpy.flatnonzero(labels != -100)
+        n_tokens += len(ids) - 2
+        n_masked += len(chosen)
+        kind = numpy.where(
+            masked[chosen] == tokenizer.mask_token_id,
+            0,
+            numpy.where(masked[chosen] == ids[chosen], 2, 1),
+        )
+        for k, name in enumerate(kinds):
+            kinds[name] += int((kind == k).sum())
+        adjacent = numpy.flatnonzero(numpy.diff(chosen) == 1)
+        adjacent_mixed += int((kind[adjacent] != kind[adjacent + 1]).sum())
+    assert n_masked / n_tokens == pytest.approx(0.15, abs=0.005)
+    assert kinds["mask"] / n_masked == pytest.approx(0.8, abs=0.02)
+    assert kinds["random"] / n_masked == pytest.approx(0.1, abs=0.02)
+    assert kinds["same"] / n_masked == pytest.approx(0.1, abs=0.02)
+    assert adjacent_mixed > 0  # neighbours get draws of their own, unlike a span
+
+
+@pytest.mark.parametrize("lowercase", [True, False])
+def test_trained_tokenizer_casing_agrees_with_its_vocabulary(tmp_path: Path, lowercase) -> None:
+    texts = random_texts(3000) + ["Paris London Berlin Anna Smith"] * 50
+    tokenizer = train_tokenizer(texts, tmp_path / "tok", vocab_size=300, lowercase=lowercase)
+    assert len(tokenizer) <= 300
+    assert ("Paris" in tokenizer.get_vocab()) is not lowercase
+    assert tokenizer.tokenize("Paris")[0].startswith("p" if lowercase else "P")
+
+
+def test_from_scratch_logs_each_objective_and_loads_in_spacy(tmp_path: Path) -> None:
+    texts = random_texts(4000, seed=7)
+    settings = PretrainingSettings(
+        max_steps=30, batch_size=8, max_length=64, learning_rate=3e-3, logging_steps=10
+    )
+    summary = pretrain_from_scratch(
+        "tiny", texts, tmp_path / "out", vocab_size=400, settings=settings
+    )
+    assert summary["vocab_size"] <= 400 and summary["parameters"] > 0
+    log = [json.loads(line) for line in (tmp_path / "out" / "loss_log.jsonl").open()]
+    logged = [entry for entry in log if "loss" in entry]
+    assert {"mlm_loss", "sbo_loss", "mlm_accuracy", "sbo_accuracy"} <= set(logged[-1])
+    assert logged[-1]["mlm_loss"] < logged[0]["mlm_loss"]
+    nlp = spacy.blank("en")
+    nlp.add_pipe("transformer", config=transformer_config(tmp_path / "out"))
+    nlp.initialize()
+    assert nlp("Anna Smith works in Paris .")._.trf_data is not None
+    # --resume keeps the tokenizer and the initial weights it built
+    vocab = (tmp_path / "out" / "initial" / "vocab.txt").read_bytes()
+    settings.max_steps = 40
+    pretrain_from_scratch(
+        "tiny", texts[::-1], tmp_path / "out", vocab_size=200, settings=settings, resume=True
+    )
+    assert (tmp_path / "out" / "initial" / "vocab.txt").read_bytes() == vocab
+
+
+def test_unknown_size_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="size 'huge': expected one of tiny, mini, small"):
+        build_from_scratch(["a b c"] * 10, tmp_path / "x", "huge", vocab_size=50)

@@ -104,6 +104,28 @@ class SpanMaskingCollator:
         return masked, labels, spans
 
 
+@dataclass
+class TokenMaskingCollator(SpanMaskingCollator):
+    """The original BERT's masking: ``mask_ratio`` of the wordpieces drawn one by one,
+    uniformly, each with its own 80/10/10 draw (adjacent ones are not a span); no SBO
+    targets."""
+
+    def mask(
+        self, ids: numpy.ndarray, word_ids: List[Optional[int]]
+    ) -> Tuple[numpy.ndarray, numpy.ndarray, List[Tuple[int, int]]]:
+        maskable = numpy.array([i for i, word in enumerate(word_ids) if word is not None])
+        budget = int(round(self.mask_ratio * len(maskable)))
+        chosen = self.generator.choice(maskable, budget, replace=False) if budget else maskable[:0]
+        masked = ids.copy()
+        labels = numpy.full(len(ids), -100, dtype="int64")
+        labels[chosen] = ids[chosen]
+        draws = self.generator.random(len(chosen))
+        masked[chosen[draws < self.mask_prob]] = self.tokenizer.mask_token_id
+        randomized = chosen[(draws >= self.mask_prob) & (draws < self.mask_prob + self.random_prob)]
+        masked[randomized] = self.generator.choice(self._random_ids, len(randomized))
+        return masked, labels, []
+
+
 def sbo_targets(
     spans: List[Tuple[int, int]], length: int, max_targets: int
 ) -> Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:

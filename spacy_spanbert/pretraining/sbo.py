@@ -108,13 +108,20 @@ class SpanBertForPreTraining(nn.Module):
             input_ids=input_ids, attention_mask=attention_mask
         ).last_hidden_state
         labelled = labels != -100
-        mlm_loss = _cross_entropy(self.mlm_head(hidden[labelled]), labels[labelled], hidden)
-        sbo_loss = hidden.sum() * 0.0
+        mlm_logits = self.mlm_head(hidden[labelled])
+        mlm_loss = _cross_entropy(mlm_logits, labels[labelled], hidden)
+        out = {
+            "mlm_loss": mlm_loss.detach(),
+            "mlm_accuracy": _accuracy(mlm_logits, labels[labelled]),
+        }
+        loss = mlm_loss
         if self.sbo_weight:
+            sbo_labels = labels[sbo_position >= 0]
             sbo_logits = self.sbo(hidden, sbo_left, sbo_right, sbo_position)
-            sbo_loss = _cross_entropy(sbo_logits, labels[sbo_position >= 0], hidden)
-        loss = mlm_loss + self.sbo_weight * sbo_loss
-        return {"loss": loss, "mlm_loss": mlm_loss.detach(), "sbo_loss": sbo_loss.detach()}
+            sbo_loss = _cross_entropy(sbo_logits, sbo_labels, hidden)
+            loss = loss + self.sbo_weight * sbo_loss
+            out.update(sbo_loss=sbo_loss.detach(), sbo_accuracy=_accuracy(sbo_logits, sbo_labels))
+        return {"loss": loss, **out}
 
     def save_pretrained(self, directory: Union[str, Path]) -> None:
         """A Hugging Face checkpoint (encoder + MLM head) plus ``sbo_head.bin``."""
@@ -140,6 +147,13 @@ def _cross_entropy(
     if labels.numel():
         return nn.functional.cross_entropy(logits, labels)
     return hidden.sum() * 0.0
+
+
+def _accuracy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Share of rows whose highest logit is the label (0 with no rows)."""
+    if not labels.numel():
+        return labels.new_zeros((), dtype=torch.float)
+    return (logits.detach().argmax(-1) == labels).float().mean()
 
 
 def mlm_head_present(directory: Optional[Union[str, Path]]) -> bool:

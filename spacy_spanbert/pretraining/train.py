@@ -24,12 +24,13 @@ from transformers import (
 )
 
 from ..encoders import load_encoder, resolve_checkpoint
-from .masking import Example, SpanMaskingCollator
+from .masking import Example, SpanMaskingCollator, TokenMaskingCollator
 from .sbo import SpanBertForPreTraining, mlm_head_present
 
 # span: span masking + SBO (SpanBERT); mlm: whole-word masking with the same budget, share
-# and 80/10/10 split (the span masking collator with one-word spans), no SBO
-OBJECTIVES = ("span", "mlm")
+# and 80/10/10 split (the span masking collator with one-word spans), no SBO; token: the
+# original BERT's masking of single wordpieces, each with its own 80/10/10 draw, no SBO
+OBJECTIVES = ("span", "mlm", "token")
 
 
 @dataclass
@@ -126,6 +127,32 @@ class HeadWarmup(TrainerCallback):
             self._freeze(False)
 
 
+class PretrainingTrainer(Trainer):
+    """Trainer that logs the MLM and SBO losses and accuracies apart, each the mean over the
+    steps since the last log, beside the combined loss."""
+
+    PARTS = ("mlm_loss", "sbo_loss", "mlm_accuracy", "sbo_accuracy")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._parts: Dict[str, List[float]] = {name: [] for name in self.PARTS}
+
+    def compute_loss(self, model, inputs, return_outputs=False, **kwargs):  # type: ignore[no-untyped-def]
+        loss, outputs = super().compute_loss(model, inputs, return_outputs=True, **kwargs)
+        for name in self.PARTS:
+            if name in outputs:
+                self._parts[name].append(float(outputs[name]))
+        return (loss, outputs) if return_outputs else loss
+
+    def log(self, logs: Dict[str, float], *args: Any, **kwargs: Any) -> None:
+        if "loss" in logs:
+            for name, values in self._parts.items():
+                if values:
+                    logs[name] = round(sum(values) / len(values), 4)
+                    values.clear()
+        super().log(logs, *args, **kwargs)  # type: ignore[misc]
+
+
 def words_tokenizer(tokenizer: PreTrainedTokenizerBase) -> PreTrainedTokenizerBase:
     """The tokenizer, able to take text already split into words: byte-level BPE tokenizers
     (RoBERTa) need ``add_prefix_space`` for that. The same vocabulary either way."""
@@ -158,17 +185,19 @@ def pretrain(
     output = Path(output)
     hf = load_encoder(base, tokenizer=tokenizer_path, model_cls=AutoModelForMaskedLM)
     base_dir = resolve_checkpoint(base, "base checkpoint", "BASE")
-    mlm_only = settings.objective == "mlm"
-    model = SpanBertForPreTraining(
-        hf.transformer, sbo_weight=0.0 if mlm_only else settings.sbo_weight
-    )
+    with_sbo = settings.objective == "span"
+    model = SpanBertForPreTraining(hf.transformer, sbo_weight=settings.sbo_weight * with_sbo)
     sbo_loaded = model.load_sbo_head(base_dir)
     tokenizer = words_tokenizer(hf.tokenizer)
     blocks = TokenBlocks(texts, tokenizer, settings.max_length)
     if not len(blocks):
         raise ValueError("No text to pretrain on: every document was empty.")
-    options = {**({"max_span_words": 1} if mlm_only else {}), **(collator_options or {})}
-    collator = SpanMaskingCollator(tokenizer, seed=settings.seed, **options)
+    options = {
+        **({"max_span_words": 1} if settings.objective == "mlm" else {}),
+        **(collator_options or {}),
+    }
+    collator_cls = TokenMaskingCollator if settings.objective == "token" else SpanMaskingCollator
+    collator = collator_cls(tokenizer, seed=settings.seed, **options)
     args = TrainingArguments(
         output_dir=str(output / "checkpoints"),
         max_steps=settings.max_steps,
@@ -190,7 +219,7 @@ def pretrain(
     callbacks = (
         [HeadWarmup(model, settings.head_warmup_steps)] if settings.head_warmup_steps else []
     )
-    trainer = Trainer(
+    trainer = PretrainingTrainer(
         model=model,
         args=args,
         train_dataset=blocks,
