@@ -9,6 +9,7 @@ contains 0 means the data cannot tell the systems apart.
 from typing import Callable, Dict, Iterable, Sequence
 
 import numpy
+from spacy.tokens import Doc
 from spacy.training import Example
 
 Metric = Callable[[numpy.ndarray], numpy.ndarray]
@@ -33,6 +34,43 @@ def span_counts(examples: Iterable[Example], key: str) -> numpy.ndarray:
     for eg in examples:
         pred = {(s.start, s.end, s.label_) for s in eg.predicted.spans.get(key, [])}
         gold = {(s.start, s.end, s.label_) for s in eg.reference.spans.get(key, [])}
+        rows.append((len(pred & gold), len(pred - gold), len(gold - pred)))
+    return numpy.array(rows).reshape((-1, 3))
+
+
+def entity_counts(examples: Iterable[Example]) -> numpy.ndarray:
+    """Per document: true positives, false positives and false negatives of the exact
+    labelled entities in ``doc.ents``."""
+    rows = []
+    for eg in examples:
+        pred = {(e.start, e.end, e.label_) for e in eg.predicted.ents}
+        gold = {(e.start, e.end, e.label_) for e in eg.reference.ents}
+        rows.append((len(pred & gold), len(pred - gold), len(gold - pred)))
+    return numpy.array(rows).reshape((-1, 3))
+
+
+def relation_counts(examples: Iterable[Example]) -> numpy.ndarray:
+    """Per document: true positives, false positives and false negatives of relations,
+    scored strictly (head and tail boundaries and types, and the relation label)."""
+    from spacy_spanbert.relations import get_relations
+
+    def keys(doc: Doc) -> set:
+        return {
+            (
+                r.head.start_char,
+                r.head.end_char,
+                r.head.label_,
+                r.label,
+                r.tail.start_char,
+                r.tail.end_char,
+                r.tail.label_,
+            )
+            for r in get_relations(doc)
+        }
+
+    rows = []
+    for eg in examples:
+        pred, gold = keys(eg.predicted), keys(eg.reference)
         rows.append((len(pred & gold), len(pred - gold), len(gold - pred)))
     return numpy.array(rows).reshape((-1, 3))
 

@@ -13,6 +13,7 @@ from . import (  # noqa: F401  (registration)
     suggesters,
 )
 from .encoders import EncoderError, load_encoder, load_local_encoder
+from .loading import PipelineLoadError, load_pipeline
 from .pipeline.relation import RelationExtractor, make_relation_extractor
 from .pipeline.span_ner import SpanNER, make_span_ner
 from .pipeline.textcat import SpanBertTextCategorizer, make_spanbert_textcat
@@ -25,6 +26,7 @@ make_sentence_classifier = make_spanbert_textcat
 __version__ = "0.2.0.dev0"
 __all__ = [
     "EncoderError",
+    "PipelineLoadError",
     "Relation",
     "RelationExtractor",
     "SentenceClassifier",
@@ -33,6 +35,7 @@ __all__ = [
     "get_relations",
     "load_encoder",
     "load_local_encoder",
+    "load_pipeline",
     "make_relation_extractor",
     "make_sentence_classifier",
     "make_span_ner",
