@@ -7,6 +7,7 @@ each in a fresh process. RSS is read each time a shard is finished.
 
     python benchmarks/soak.py --quick   # 100,000 documents per run
     python benchmarks/soak.py           # 1,000,000 documents per run
+    python benchmarks/soak.py --plot    # benchmarks/images/soak-rss.png from the results file
 """
 
 import contextlib
@@ -92,10 +93,40 @@ def growth_after_warmup(samples: List[List[float]], warmup: float) -> float:
     return samples[-1][1] / base - 1
 
 
+def plot(results: Path, image: Path) -> None:
+    """RSS against documents annotated, with and without memory zones."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    result = json.loads(results.read_text())
+    figure, axes = plt.subplots(figsize=(7, 3.6))
+    for name, system in result["systems"].items():
+        docs, mb = zip(*system["rss_mb"])
+        axes.plot([d / 1e6 for d in docs], mb, label=name.replace("_", " "))
+    axes.set_xlabel("documents annotated (millions)")
+    axes.set_ylabel("resident memory (MB)")
+    axes.set_title(f"annotate, {result['pipeline'].split(' (')[0]}, {result['date']}")
+    axes.grid(alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    image.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(image, dpi=110)
+    msg.good(f"Wrote {image.relative_to(ROOT)}")
+
+
 def main() -> None:
     parser = benchmark_parser(__doc__)
     parser.add_argument("--run", nargs=3, help=argparse_hidden())
+    parser.add_argument("--plot", action="store_true", help="plot the results file's RSS")
     args = parser.parse_args()
+    if args.plot:
+        plot(
+            ROOT / "benchmarks" / "results" / "soak.json",
+            ROOT / "benchmarks" / "images" / "soak-rss.png",
+        )
+        return
     if args.run:
         run(args.run[0], args.run[1], args.run[2] == "zones")
         return

@@ -4,6 +4,7 @@ A failing command prints one ``✘`` line and a hint and exits with 1; ``--verbo
 the command line shows the traceback instead.
 """
 
+import errno
 import os
 import sys
 from enum import Enum
@@ -17,7 +18,7 @@ from spacy.tokens import Doc, DocBin
 from tqdm import tqdm
 from wasabi import msg
 
-from .annotate import AnnotateSummary, annotate
+from .annotate import annotate
 from .annotate_ray import annotate_with_ray
 from .confidence import reliability_diagram
 from .corpus import CorpusError, CorpusSummary, read_conll
@@ -61,6 +62,8 @@ EMPTY_REASONS = {
     "doccano": "it holds only blank lines",
     "prodigy": "it holds only blank lines or tasks not accepted",
 }
+# errors of a write that found no room: a full disk, a quota, a file-size limit
+DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 # formats that read a folder themselves; for the others a folder means each file in it
 FOLDER_FORMATS = ("intent-slots", "brat")
 
@@ -417,24 +420,42 @@ def annotate_cli(
     """Annotate a corpus: entities, nested spans, relations and sentence labels with
     character offsets and scores, as JSON Lines shards that a rerun resumes."""
     try:
-        summary = _annotate(
-            model,
-            input_path,
-            output,
-            text_key,
-            id_key,
-            batch_size,
-            shard_size,
-            n_process,
-            docbin,
-            gpu_id,
-            engine,
-            actors,
-            cpus_per_actor,
-            gpus_per_actor,
-            address,
-        )
+        if engine == Engine.ray:
+            summary = annotate_with_ray(
+                model,
+                input_path,
+                output,
+                actors=actors,
+                cpus_per_actor=cpus_per_actor,
+                gpus_per_actor=gpus_per_actor,
+                address=address,
+                text_key=text_key,
+                id_key=id_key,
+                batch_size=batch_size,
+                shard_size=shard_size,
+                docbin=docbin,
+            )
+        else:
+            if gpu_id >= 0:
+                if n_process > 1:
+                    msg.fail(
+                        "--n-process runs on the CPU only", "Use one process on a GPU.", exits=1
+                    )
+                spacy.require_gpu(gpu_id)
+            summary = annotate(
+                load_pipeline(model),
+                input_path,
+                output,
+                text_key=text_key,
+                id_key=id_key,
+                batch_size=batch_size,
+                shard_size=shard_size,
+                n_process=n_process,
+                docbin=docbin,
+            )
     except OSError as err:
+        if err.errno not in DISK_FULL:
+            raise
         msg.fail(
             f"Could not write to {output}: {err.strerror or err}",
             "Every shard already written is whole; make room and rerun the same command to resume.",
@@ -449,57 +470,6 @@ def annotate_cli(
             msg.table(sorted(counts.items()), header=(name, "count"), divider=True)
     if summary.errors:
         msg.warn(f"{summary.errors} records could not be read: see {output / 'errors.jsonl'}")
-
-
-def _annotate(
-    model: str,
-    input_path: Path,
-    output: Path,
-    text_key: str,
-    id_key: str,
-    batch_size: int,
-    shard_size: int,
-    n_process: int,
-    docbin: bool,
-    gpu_id: int,
-    engine: "Engine",
-    actors: int,
-    cpus_per_actor: float,
-    gpus_per_actor: float,
-    address: Optional[str],
-) -> AnnotateSummary:
-    if engine == Engine.ray:
-        summary = annotate_with_ray(
-            model,
-            input_path,
-            output,
-            actors=actors,
-            cpus_per_actor=cpus_per_actor,
-            gpus_per_actor=gpus_per_actor,
-            address=address,
-            text_key=text_key,
-            id_key=id_key,
-            batch_size=batch_size,
-            shard_size=shard_size,
-            docbin=docbin,
-        )
-    else:
-        if gpu_id >= 0:
-            if n_process > 1:
-                msg.fail("--n-process runs on the CPU only", "Use one process on a GPU.", exits=1)
-            spacy.require_gpu(gpu_id)
-        summary = annotate(
-            load_pipeline(model),
-            input_path,
-            output,
-            text_key=text_key,
-            id_key=id_key,
-            batch_size=batch_size,
-            shard_size=shard_size,
-            n_process=n_process,
-            docbin=docbin,
-        )
-    return summary
 
 
 @app.command("check-install")

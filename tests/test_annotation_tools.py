@@ -672,3 +672,22 @@ def test_convert_bad_input_is_one_line_and_writes_nothing(
     assert match in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert not (tmp_path / "o.spacy").exists()
+
+
+def test_far_apart_relations_are_kept_and_counted(tmp_path: Path) -> None:
+    text = "Anna " + "x " * 150 + "Acme"
+    line = {
+        "text": text,
+        "entities": [
+            {"id": 1, "label": "PER", "start_offset": 0, "end_offset": 4},
+            {"id": 2, "label": "ORG", "start_offset": len(text) - 4, "end_offset": len(text)},
+        ],
+        "relations": [{"id": 1, "from_id": 1, "to_id": 2, "type": "Work_For"}],
+    }
+    summary = CorpusSummary("d")
+    (doc,) = read_doccano(
+        write(tmp_path / "d.jsonl", json.dumps(line)), NLP.make_doc, summary=summary
+    )
+    assert rels_of(doc) == [("Anna", "Work_For", "Acme")]
+    assert summary.far_relations == 1
+    assert summary.to_dict()["far_relations"] == 1
