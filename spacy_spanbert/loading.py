@@ -37,6 +37,10 @@ def load_pipeline(name: Union[str, Path], **kwargs: Any) -> Language:
         warnings.simplefilter("always")
         try:
             nlp = spacy.load(name, **kwargs)
+        except OSError as err:
+            if "[E050]" in str(err):  # nothing at that name: spaCy's message says so
+                raise
+            raise PipelineLoadError(_describe(name, err)) from err
         except Exception as err:
             raise PipelineLoadError(_describe(name, err)) from err
     strict_failed = False

@@ -252,7 +252,7 @@ def test_wrong_file_for_the_format_fails_in_one_line(tmp_path: Path) -> None:
     result = convert("conll", write(tmp_path / "n.jsonl", record + "\n"), tmp_path / "o")
     assert result.exit_code == 1 and "n.jsonl:1: expected" in " ".join(result.output.split())
     result = convert("nested-json", write(tmp_path / "c.conll", "John B-PER\n"), tmp_path / "o")
-    assert result.exit_code == 1 and "c.conll:1: expected one JSON object per line" in " ".join(
+    assert result.exit_code == 1 and "c.conll:1: expected one JSON value per line" in " ".join(
         result.output.split()
     )
 

@@ -19,7 +19,7 @@ from wasabi import msg
 
 from ..relations import Relation, get_relations
 from .char_offsets import OffsetError, as_offset, char_span
-from .errors import CorpusError, read_lines
+from .errors import CorpusError, read_json_lines
 from .layout import doc_spans, set_layout, span_key
 from .output import write_json_lines
 from .summary import CorpusSummary
@@ -38,18 +38,10 @@ def read_doccano(
     """Read a doccano JSON Lines export; one Doc per line."""
     path = Path(path)
     summary = summary if summary is not None else CorpusSummary(str(path))
-    docs = []
-    for line_no, line in read_lines(path):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise CorpusError(
-                path, line_no, f"one JSON object per line ({err.msg})", line[:60]
-            ) from err
-        docs.append(_read_record(path, line_no, record, make_doc, spans_key, alignment, summary))
-    return docs
+    return [
+        _read_record(path, line_no, record, make_doc, spans_key, alignment, summary)
+        for line_no, record in read_json_lines(path)
+    ]
 
 
 def _read_record(

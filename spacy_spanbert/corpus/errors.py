@@ -119,3 +119,17 @@ def read_lines(path: Union[str, Path]) -> Iterator[Tuple[int, str]]:
                     f"byte {raw[err.start]:#x} at column {err.start + 1}",
                 ) from err
             yield line_no, line.rstrip("\r\n")
+
+
+def read_json_lines(path: Union[str, Path]) -> Iterator[Tuple[int, object]]:
+    """Yield (1-based line number, parsed JSON value) of each non-blank line of a JSON Lines
+    file; a line that is not JSON raises CorpusError with its number."""
+    for line_no, line in read_lines(path):
+        if not line.strip():
+            continue
+        try:
+            yield line_no, json.loads(line)
+        except json.JSONDecodeError as err:
+            raise CorpusError(
+                path, line_no, f"one JSON value per line ({err.msg})", line[:60]
+            ) from err

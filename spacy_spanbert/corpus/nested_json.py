@@ -7,15 +7,14 @@ One record per line: ``{"tokens": [...], "entity_mentions": [{"start", "end",
 layout of :mod:`spacy_spanbert.corpus.layout`.
 """
 
-import json
 from pathlib import Path
-from typing import List, Optional, Tuple, Union
+from typing import Any, List, Optional, Tuple, Union
 
 from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
 
 from .char_offsets import as_offset
-from .errors import CorpusError, read_lines
+from .errors import CorpusError, read_json_lines
 from .layout import set_layout
 from .summary import CorpusSummary
 
@@ -31,10 +30,8 @@ def read_nested_json(
     path = Path(path)
     summary = summary if summary is not None else CorpusSummary(str(path))
     docs = []
-    for line_no, line in read_lines(path):
-        if not line.strip():
-            continue
-        tokens, mentions = _parse_record(path, line_no, line)
+    for line_no, record in read_json_lines(path):
+        tokens, mentions = _parse_record(path, line_no, record)
         doc = Doc(vocab, words=tokens)
         spans = [Span(doc, start, end, label=label) for start, end, label in mentions]
         set_layout(doc, spans, spans_key=spans_key, summary=summary)
@@ -43,17 +40,11 @@ def read_nested_json(
 
 
 def _parse_record(
-    path: Path, line_no: int, line: str
+    path: Path, line_no: int, record: Any
 ) -> Tuple[List[str], List[Tuple[int, int, str]]]:
-    try:
-        record = json.loads(line)
-    except json.JSONDecodeError as err:
-        raise CorpusError(
-            path, line_no, f"one JSON object per line ({err.msg})", line[:60]
-        ) from err
     tokens = record.get("tokens") if isinstance(record, dict) else None
     if not isinstance(tokens, list) or not all(isinstance(t, str) and t for t in tokens):
-        raise CorpusError(path, line_no, '"tokens": a list of non-empty strings', line[:60])
+        raise CorpusError(path, line_no, '"tokens": a list of non-empty strings', str(record)[:60])
     mentions = []
     for i, mention in enumerate(record.get("entity_mentions", [])):
         try:

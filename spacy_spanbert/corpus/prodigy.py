@@ -22,7 +22,7 @@ from wasabi import msg
 
 from ..relations import Relation, get_relations
 from .char_offsets import as_offset
-from .errors import CorpusError, read_lines
+from .errors import CorpusError, read_json_lines
 from .layout import doc_spans, set_layout
 from .output import write_json_lines
 from .summary import CorpusSummary
@@ -41,17 +41,9 @@ def read_prodigy(
     path = Path(path)
     summary = summary if summary is not None else CorpusSummary(str(path))
     docs = []
-    for line_no, line in read_lines(path):
-        if not line.strip():
-            continue
-        try:
-            task = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise CorpusError(
-                path, line_no, f"one JSON object per line ({err.msg})", line[:60]
-            ) from err
+    for line_no, task in read_json_lines(path):
         if not isinstance(task, dict):
-            raise CorpusError(path, line_no, "a Prodigy task (a JSON object)", line[:60])
+            raise CorpusError(path, line_no, "a Prodigy task (a JSON object)", str(task)[:60])
         answer = task.get("answer", "accept")
         if answer != "accept":
             summary.skipped[f'Prodigy tasks answered "{answer}"'] += 1
