@@ -317,3 +317,26 @@ def test_from_scratch_logs_each_objective_and_loads_in_spacy(tmp_path: Path) -> 
 def test_unknown_size_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="size 'huge': expected one of tiny, mini, small"):
         build_from_scratch(["a b c"] * 10, tmp_path / "x", "huge", vocab_size=50)
+
+
+def test_sbo_learns_spans_from_their_boundaries(tmp_path: Path) -> None:
+    """Text where a span's words follow from the words around it: SBO's accuracy must end
+    far above always guessing the most frequent wordpiece."""
+    rng = random.Random(0)
+    phrases = {f"open{i}": (f"w{i}a w{i}b w{i}c w{i}d", f"close{i}") for i in range(20)}
+    texts = []
+    for _ in range(400):
+        parts = []
+        for _ in range(6):
+            left = rng.choice(sorted(phrases))
+            inside, right = phrases[left]
+            parts.append(f"{left} {inside} {right}")
+        texts.append(" ".join(parts))
+    settings = PretrainingSettings(
+        max_steps=120, batch_size=16, max_length=64, learning_rate=2e-3, logging_steps=20
+    )
+    pretrain_from_scratch("tiny", texts, tmp_path / "out", vocab_size=200, settings=settings)
+    log = [json.loads(line) for line in (tmp_path / "out" / "loss_log.jsonl").open()]
+    last = [entry for entry in log if "sbo_accuracy" in entry][-1]
+    majority = 1 / 6  # each word is at most one in six of a phrase's words
+    assert last["sbo_accuracy"] > 2 * majority
