@@ -13,6 +13,7 @@ from . import (  # noqa: F401  (registration)
     suggesters,
 )
 from .encoders import EncoderError, load_encoder, load_local_encoder
+from .explain import CatTarget, Explanation, RelationTarget, SpanTarget, explain
 from .loading import PipelineLoadError, load_pipeline
 from .pipeline.relation import RelationExtractor, make_relation_extractor
 from .pipeline.span_ner import SpanNER, make_span_ner
@@ -25,13 +26,18 @@ make_sentence_classifier = make_spanbert_textcat
 
 __version__ = "0.2.0.dev0"
 __all__ = [
+    "CatTarget",
     "EncoderError",
+    "Explanation",
     "PipelineLoadError",
     "Relation",
     "RelationExtractor",
+    "RelationTarget",
     "SentenceClassifier",
     "SpanBertTextCategorizer",
     "SpanNER",
+    "SpanTarget",
+    "explain",
     "get_relations",
     "load_encoder",
     "load_local_encoder",

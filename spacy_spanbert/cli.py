@@ -34,11 +34,12 @@ from .corpus.relations_json import read_relations_json
 from .corpus.semeval import read_semeval
 from .corpus.tacred import read_tacred
 from .evaluate import evaluation_examples, print_scores
+from .explain import ExplainError, explain, explain_targets
 from .export import export
 from .loading import load_pipeline
 from .pretraining import PretrainingSettings, pretrain, pretrain_from_scratch
 from .relations import get_relations
-from .render import render_relations
+from .render import describe_target, render_attributions, render_relations
 from .tune import tune
 
 app = typer.Typer(
@@ -578,6 +579,47 @@ def pretrain_cli(
         f"{'loaded' if summary['mlm_head_loaded'] else 'initialised'}, SBO head "
         f"{'loaded' if summary['sbo_head_loaded'] else 'initialised'}"
     )
+
+
+@app.command("explain")
+def explain_cli(
+    model: str = typer.Argument(..., help="Pipeline package name or directory"),
+    text: str = typer.Argument(..., help="Text to annotate and explain"),
+    span: Optional[str] = typer.Option(
+        None, help="START:END (token offsets, END exclusive) of a span to explain, with --label"
+    ),
+    label: Optional[str] = typer.Option(None, help="The span's label (any label: why not?)"),
+    relation: Optional[str] = typer.Option(
+        None, help="HEAD_START:HEAD_END:LABEL:TAIL_START:TAIL_END between two found entities"
+    ),
+    cat: Optional[str] = typer.Option(None, help="A sentence label of spanbert_textcat"),
+    method: str = typer.Option(
+        "integrated_gradients", help="integrated_gradients, gradient_x_input or occlusion"
+    ),
+    steps: int = typer.Option(20, help="integrated_gradients: points on the path"),
+    output: Path = typer.Option(Path("explain.html"), "--output", "-o", help="HTML to write"),
+) -> None:
+    """Why the pipeline predicts a span, a relation or a sentence label (or, with no target,
+    each one it predicts): one attribution per word, as a table and an HTML heatmap."""
+    nlp = load_pipeline(model)
+    doc = nlp(text)
+    try:
+        targets = explain_targets(nlp, doc, span=span, label=label, relation=relation, cat=cat)
+        explanations = [
+            explain(nlp, doc, target, method=method, steps=steps)
+            for target in tqdm(targets, desc="Explaining", unit="target", disable=len(targets) < 3)
+        ]
+    except ExplainError as err:
+        msg.fail("Can't explain that", str(err), exits=1)
+    for explanation in explanations:
+        msg.divider(f"{describe_target(explanation)}: {explanation.probability:.4f}")
+        msg.table(
+            [(token.text, f"{score:+.4f}") for token, score in zip(doc, explanation.attributions)],
+            header=("word", method),
+            divider=True,
+        )
+    output.write_text(render_attributions(explanations), encoding="utf8")
+    msg.good(f"Wrote {output} ({len(explanations)} explanations)")
 
 
 @app.command("render")
