@@ -11,13 +11,14 @@ matter) and are not counted in k. Methods: integrated gradients, gradient x inpu
 occlusion, the last layer's attention from the target's wordpieces (heads averaged), and
 random scores. Differences to random are 95% paired bootstrap intervals over targets.
 
-    python benchmarks/explain.py --quick   # 100 entities, 100 relations
+    python benchmarks/explain.py --quick   # 40 entities, 40 relations
     python benchmarks/explain.py           # 300 entities, 300 relations
     python benchmarks/explain.py --pipeline conll2003=DIR --pipeline conll04=DIR
 """
 
 import math
 import random
+import resource
 import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Tuple
@@ -177,7 +178,7 @@ def main() -> None:
     parser.add_argument("--pipeline", action="append", default=[], help="DATASET=DIR")
     args = parser.parse_args()
     mode = "quick" if args.quick else "full"
-    n = 100 if args.quick else 300
+    n = 40 if args.quick else 300
     work = ROOT / "benchmarks" / "work" / "explain"
     given = dict(item.split("=", 1) for item in args.pipeline)
     pipelines = {
@@ -220,6 +221,7 @@ def main() -> None:
             },
             "removal": "words replaced by the tokenizer's mask token; the target's own words kept",
             "k": list(KS),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "systems": systems,
             "differences": differences,
         },

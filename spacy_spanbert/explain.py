@@ -202,7 +202,7 @@ def _offsets(text: str, n: int) -> Tuple[int, ...]:
 
 
 def _relation_entities(nlp: Language, doc: Doc) -> List[Span]:
-    pipe = _component(nlp, RelationTarget(doc[0:1], "", doc[0:1]), None)
+    pipe = _component(nlp, "spanbert_rel", None)
     key = pipe.cfg.get("spans_key")
     return list(doc.spans[key]) if key and key in doc.spans else list(doc.ents)
 
@@ -231,7 +231,7 @@ class Probability:
         self.nlp = nlp
         self.doc = doc
         self.target = target
-        self.pipe = _component(nlp, target, component)
+        self.pipe = _component(nlp, FACTORIES[type(target)], component)
         self.listener = _listener(self.pipe.model, self.pipe.name)
         self.trf_data = doc._.trf_data
         if self.trf_data is None:
@@ -452,17 +452,20 @@ def _relation_score(
     return score
 
 
-def _component(nlp: Language, target: Target, name: Optional[str]) -> Any:
-    factory = {
-        SpanTarget: "spanbert_ner",
-        RelationTarget: "spanbert_rel",
-        CatTarget: "spanbert_textcat",
-    }[type(target)]
+FACTORIES = {
+    SpanTarget: "spanbert_ner",
+    RelationTarget: "spanbert_rel",
+    CatTarget: "spanbert_textcat",
+}
+
+
+def _component(nlp: Language, factory: str, name: Optional[str]) -> Any:
+    """The component ``name``, or the pipeline's first made by ``factory``."""
     if name is not None:
         return nlp.get_pipe(name)
     names = [n for n in nlp.pipe_names if nlp.get_pipe_meta(n).factory == factory]
     if not names:
-        raise ExplainError(f"the pipeline has no {factory} to explain {type(target).__name__} with")
+        raise ExplainError(f"the pipeline has no {factory} to explain that with")
     return nlp.get_pipe(names[0])
 
 
