@@ -11,6 +11,7 @@ had written whole. Also every reader fuzzed (tests/test_fuzz_readers.py) with ma
 import json
 import os
 import random
+import re
 import resource
 import signal
 import subprocess
@@ -22,6 +23,7 @@ from typing import Any, Dict, List, Optional
 from common import ROOT, benchmark_parser, write_results
 from wasabi import msg
 
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 MODEL = ROOT / "tests" / "fixtures" / "pipeline-0.2.0" / "model"
 SHARD_SIZE = 4
 
@@ -130,7 +132,8 @@ def disk_full(source: Path, work: Path, expected: Dict[str, bytes], limit: int) 
     rerun = subprocess.run(command(source, output, 1), capture_output=True, text=True)
     return {
         "exit": full.returncode,
-        "message": " ".join(failure.split()) or full.stderr[-300:],
+        "message": ANSI.sub("", " ".join(failure.split()).replace(str(ROOT) + "/", ""))
+        or full.stderr[-300:],
         "shards_written": sum(1 for name in partial if name.startswith("shard-")),
         "partial_files_left": sorted(name for name in partial if name.endswith(".partial")),
         "written_shards_whole": whole,
@@ -212,6 +215,7 @@ def main() -> None:
         "faults",
         mode,
         {
+            "dataset": "synthetic records (benchmarks/faults.py write_input)",
             "pipeline": "tests/fixtures/pipeline-0.2.0",
             "input": f"40 records (2 unreadable), shard size {SHARD_SIZE}",
             "systems": engines,

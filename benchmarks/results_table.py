@@ -21,6 +21,7 @@ from pathlib import Path
 BENCHMARKS = Path(__file__).resolve().parent
 RESULTS = BENCHMARKS / "results"
 README = BENCHMARKS / "README.md"
+ANSI = re.compile(r"\x1b\[[0-9;]*m")  # terminal colours in messages a run recorded
 BLOCK = re.compile(r"(<!-- results: (\S+) -->\n).*?(<!-- /results -->)", re.S)
 ORDER = ("f1", "precision", "recall", "intent_accuracy", "slot_f1", "sentence_accuracy")
 # nested parts of a results file printed after its tables: numbers as a line, mappings of
@@ -261,7 +262,9 @@ def _fmt(value: object) -> str:
         return str(value).lower()
     if isinstance(value, float) and value <= 1.0:
         return f"{value:.4f}"
-    return f"{value:,.0f}" if isinstance(value, (int, float)) else str(value)
+    if isinstance(value, float) and value < 10:
+        return f"{value:.2f}"
+    return f"{value:,.0f}" if isinstance(value, (int, float)) else ANSI.sub("", str(value))
 
 
 if __name__ == "__main__":
