@@ -14,6 +14,7 @@ random scores. Differences to random are 95% paired bootstrap intervals over tar
     python benchmarks/explain.py --quick   # 40 entities, 40 relations
     python benchmarks/explain.py           # 300 entities, 300 relations
     python benchmarks/explain.py --pipeline conll2003=DIR --pipeline conll04=DIR
+    python benchmarks/explain.py --picture DIR   # docs/images/explain.png from a NER pipeline
 """
 
 import math
@@ -173,10 +174,57 @@ def run(
     return systems, comprehensiveness
 
 
+PICTURE_TEXT = "Jordan scored 30 points for Chicago in Boston on Friday ."
+
+
+def picture(model: Path, image: Path) -> None:
+    """Integrated gradients for "Jordan" as PER and as LOC, drawn as word heatmaps."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    nlp = spacy.load(model)
+    doc = nlp(PICTURE_TEXT)
+    rows = [explain(nlp, doc, SpanTarget(0, 1, label)) for label in ("PER", "LOC")]
+    figure, axes = plt.subplots(len(rows), 1, figsize=(9, 1.3 * len(rows)))
+    for ax, explained in zip(axes, rows):
+        scale = float(numpy.abs(explained.attributions).max()) or 1.0
+        x = 0.01
+        for token, score in zip(doc, explained.attributions):
+            alpha = min(abs(float(score)) / scale, 1.0)
+            color = (0.12, 0.39, 0.86, alpha) if score >= 0 else (0.86, 0.2, 0.2, alpha)
+            edge = "black" if token.i == 0 else "none"
+            text = ax.text(
+                x,
+                0.45,
+                token.text,
+                fontsize=12,
+                va="center",
+                bbox={"boxstyle": "round,pad=0.3", "facecolor": color, "edgecolor": edge},
+            )
+            figure.canvas.draw()
+            box = text.get_window_extent().transformed(ax.transAxes.inverted())
+            x = box.x1 + 0.015
+        label = explained.target.label  # type: ignore[union-attr]
+        ax.set_title(
+            f'"Jordan" as {label}: probability {explained.probability:.3f}', fontsize=10, loc="left"
+        )
+        ax.axis("off")
+    figure.tight_layout()
+    image.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(image, dpi=110)
+    msg.good(f"Wrote {image}")
+
+
 def main() -> None:
     parser = benchmark_parser(__doc__)
     parser.add_argument("--pipeline", action="append", default=[], help="DATASET=DIR")
+    parser.add_argument("--picture", type=Path, help="draw docs/images/explain.png with it")
     args = parser.parse_args()
+    if args.picture:
+        picture(args.picture, ROOT / "docs" / "images" / "explain.png")
+        return
     mode = "quick" if args.quick else "full"
     n = 40 if args.quick else 300
     work = ROOT / "benchmarks" / "work" / "explain"
