@@ -81,7 +81,7 @@ def _print_tables(prefix: str, exact: bool = False) -> None:
                 f"{train.get('examples')} training sentences, "
                 f"{train.get('steps')} steps, {_seeds(train)}"
             )
-        parts += [result["machine"], result["date"], f"`{result['command']}`"]
+        parts += [result["machine"], result["date"], f"`{_relative(result['command'])}`"]
         print(f"**{result['benchmark']}** ({'; '.join(parts)})\n")
         flat = _flat_systems(result["systems"])
         keys = {
@@ -264,7 +264,13 @@ def _fmt(value: object) -> str:
         return f"{value:.4f}"
     if isinstance(value, float) and value < 10:
         return f"{value:.2f}"
-    return f"{value:,.0f}" if isinstance(value, (int, float)) else ANSI.sub("", str(value))
+    return f"{value:,.0f}" if isinstance(value, (int, float)) else _relative(str(value))
+
+
+def _relative(text: str) -> str:
+    """A recorded text with the checkout's absolute path made relative and terminal colours
+    dropped, as the tables show it."""
+    return ANSI.sub("", text.replace(f"{BENCHMARKS.parent}/", ""))
 
 
 if __name__ == "__main__":
