@@ -265,7 +265,11 @@ def write_results(name: str, mode: str, payload: Dict[str, Any]) -> Path:
         "date": datetime.date.today().isoformat(),
         "machine": machine(),
         "command": " ".join(
-            ["python", Path(sys.argv[0]).resolve().relative_to(ROOT).as_posix(), *sys.argv[1:]]
+            [
+                "python",
+                Path(sys.argv[0]).resolve().relative_to(ROOT).as_posix(),
+                *(arg.replace(f"{ROOT}/", "") for arg in sys.argv[1:]),
+            ]
         ),
     }
     result.update(payload)

@@ -21,7 +21,6 @@ from pathlib import Path
 BENCHMARKS = Path(__file__).resolve().parent
 RESULTS = BENCHMARKS / "results"
 README = BENCHMARKS / "README.md"
-ANSI = re.compile(r"\x1b\[[0-9;]*m")  # terminal colours in messages a run recorded
 BLOCK = re.compile(r"(<!-- results: (\S+) -->\n).*?(<!-- /results -->)", re.S)
 ORDER = ("f1", "precision", "recall", "intent_accuracy", "slot_f1", "sentence_accuracy")
 # nested parts of a results file printed after its tables: numbers as a line, mappings of
@@ -81,7 +80,7 @@ def _print_tables(prefix: str, exact: bool = False) -> None:
                 f"{train.get('examples')} training sentences, "
                 f"{train.get('steps')} steps, {_seeds(train)}"
             )
-        parts += [result["machine"], result["date"], f"`{_relative(result['command'])}`"]
+        parts += [result["machine"], result["date"], f"`{result['command']}`"]
         print(f"**{result['benchmark']}** ({'; '.join(parts)})\n")
         flat = _flat_systems(result["systems"])
         keys = {
@@ -264,13 +263,7 @@ def _fmt(value: object) -> str:
         return f"{value:.4f}"
     if isinstance(value, float) and value < 10:
         return f"{value:.2f}"
-    return f"{value:,.0f}" if isinstance(value, (int, float)) else _relative(str(value))
-
-
-def _relative(text: str) -> str:
-    """A recorded text with the checkout's absolute path made relative and terminal colours
-    dropped, as the tables show it."""
-    return ANSI.sub("", text.replace(f"{BENCHMARKS.parent}/", ""))
+    return f"{value:,.0f}" if isinstance(value, (int, float)) else str(value)
 
 
 if __name__ == "__main__":
