@@ -21,6 +21,7 @@ from thinc.api import (
 from thinc.types import Floats2d, Ragged
 
 from .encoders import load_encoder
+from .layers.marker_encoder import MarkerEncoder
 from .layers.pair_encoder import PairEncoder
 from .layers.sigmoid_output import SigmoidOutput
 from .layers.span_boundary_encoder import SpanBoundaryEncoder
@@ -177,6 +178,78 @@ def build_relation_model_v2(
     )
     model.set_ref("tok2vec", tok2vec)
     model.set_ref("pair_encoder", pair_encoder)
+    model.set_ref("output_layer", output_layer)
+    return with_host_blas(model)
+
+
+@registry.architectures("spacy_spanbert.MarkerRelationModel.v1")
+def build_marker_relation_model(
+    name: Optional[str],
+    tokenizer: Optional[str] = None,
+    revision: Optional[str] = None,
+    tokenizer_config: Optional[Dict[str, Any]] = None,
+    transformer_config: Optional[Dict[str, Any]] = None,
+    model_type: str = "bert",
+    markers: str = "typed",
+    passes: str = "solid",
+    context: int = 32,
+    max_length: int = 512,
+    batch_tokens: int = 8192,
+    scorer_width: int = 128,
+    dropout: float = 0.1,
+    quantize: Optional[str] = None,
+) -> Model[Tuple[List[Doc], Ragged], Floats2d]:
+    """Score directed pairs of entity spans with a relation encoder of its own that reads
+    entity markers (PURE; Zhou & Chen 2021): the hidden states at the head's and the tail's
+    opening marker, concatenated, then a ReLU layer and a sigmoid per label. Same input and
+    output as RelationModel.v2; slower (a second encoder), more accurate.
+
+    name, tokenizer, revision, tokenizer_config, transformer_config, model_type, quantize:
+        the encoder, as in ``spacy_spanbert.TransformerModel.v1`` (a hub id or a local
+        directory; trained with the component, saved with the pipeline).
+    markers: "typed" (``@ * person * Anna Smith @``, the entity labels written in) or
+        "untyped" (``@ Anna Smith @``); punctuation, so no new vocabulary.
+    passes: "solid" (one encoder sequence per pair, markers in the text: the most accurate)
+        or "levitated" (one sequence per document, each pair's markers after the text at its
+        spans' positions: faster; BERT, ELECTRA, RoBERTa and XLM-R encoders).
+    context: words either side of the pair read with it (solid; levitated for documents
+        longer than ``max_length``).
+    max_length: the most wordpieces in one encoder sequence.
+    batch_tokens: the most padded wordpieces the encoder runs at once.
+    scorer_width: width of the ReLU hidden layer before the output.
+    dropout: dropout rate before and after the hidden layer.
+    """
+    if quantize is not None and quantize not in QUANTIZE_OPTIONS:
+        raise ValueError(f"quantize = {quantize!r}: expected one of {QUANTIZE_OPTIONS} or null")
+    marker_encoder = MarkerEncoder(
+        name,
+        tokenizer=tokenizer,
+        revision=revision,
+        tokenizer_config=tokenizer_config,
+        transformer_config=transformer_config,
+        model_type=model_type,
+        markers=markers,
+        passes=passes,
+        context=context,
+        max_length=max_length,
+        batch_tokens=batch_tokens,
+        quantize=quantize,
+    )
+    output_layer = SigmoidOutput(nI=scorer_width)
+    hidden_layer = Relu(nO=scorer_width)
+    model: Model[Tuple[List[Doc], Ragged], Floats2d] = chain(
+        marker_encoder, Dropout(dropout), hidden_layer, Dropout(dropout), output_layer
+    )
+    initialize_chain = model.init
+
+    def init(model: Model, X: Any = None, Y: Any = None) -> None:
+        # the encoder's width is known once it is loaded, with or without sample input
+        marker_encoder.initialize()
+        hidden_layer.set_dim("nI", marker_encoder.get_dim("nO"))
+        initialize_chain(model, X, Y)
+
+    model.init = init
+    model.set_ref("marker_encoder", marker_encoder)
     model.set_ref("output_layer", output_layer)
     return with_host_blas(model)
 

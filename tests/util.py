@@ -34,16 +34,20 @@ def write_tiny_bert(
     cased: bool = True,
     spanbert_layout: bool = False,
     tokenizer_dir: Optional[Path] = None,
+    extra_words: Iterable[str] = (),
 ) -> Path:
     """Write a 2-layer, 32-wide BERT checkpoint.
 
     spanbert_layout: like SpanBERT's release: fp16 pytorch_model.bin, config.json without
     model_type, no tokenizer files (the vocab goes to ``tokenizer_dir``).
+    extra_words: vocabulary entries besides the test sentences' words.
     """
     import torch
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
-    vocab_path = write_vocab((tokenizer_dir or directory) / "vocab.txt", WORDS, cased)
+    vocab_path = write_vocab(
+        (tokenizer_dir or directory) / "vocab.txt", [*WORDS, *extra_words], cased
+    )
     n_vocab = len(vocab_path.read_text(encoding="utf8").split("\n")) - 1
     config = BertConfig(
         vocab_size=n_vocab,

@@ -353,6 +353,9 @@ class RelationExtractor(LabelledHead):
         pair_encoder = self.model.maybe_get_ref("pair_encoder")
         if pair_encoder is not None and pair_encoder.has_dim("n_types") is not False:
             pair_encoder.set_dim("n_types", len(entity_labels) + 1, force=True)
+        marker_encoder = self.model.maybe_get_ref("marker_encoder")
+        if marker_encoder is not None:
+            marker_encoder.attrs["entity_labels"] = self.cfg["entity_labels"]
         X = (sample_docs, self._pairs_ragged(sample_pairs)) if sample_docs else None
         Y = self.model.ops.alloc2f(sum(len(p) for p in sample_pairs), len(self.labels))
         self.model.initialize(X=X, Y=Y)

@@ -1,0 +1,475 @@
+"""A relation encoder of its own that reads entity markers (see :mod:`spacy_spanbert.markers`).
+
+Input: ``(docs, pairs)``, pairs a Ragged of ``(h_start, h_end, t_start, t_end, h_type,
+t_type)`` rows per doc (type ids index ``attrs["entity_labels"]`` + 1; 0 is unknown). Output:
+one row of width ``2 * hidden_size`` per pair: the encoder's last hidden states at the head's
+and the tail's opening marker.
+
+The encoder is a Hugging Face model wrapped in spacy-transformers' ``HFWrapper`` (so it is
+saved with the pipeline, loads without the hub, and ``quantize = "int8"`` applies to it as to
+the shared encoder), loaded like ``spacy_spanbert.TransformerModel.v1``'s from a hub id or a
+local directory. ``passes`` chooses how pairs reach it:
+
+- ``solid``: one sequence per pair, its markers written into the words around the pair
+  (``context`` words either side of the stretch covering both entities);
+- ``levitated``: one sequence per document (or, for a document longer than ``max_length``
+  wordpieces, per pair's window) with each pair's markers appended after the text, at the
+  position ids of the spans' boundary wordpieces, under a 2-D attention mask: the text sees
+  only the text, a pair's markers see the text and each other. A document's pairs are split
+  over as many sequences as ``max_length`` requires.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, cast
+
+import numpy
+import torch
+from spacy.tokens import Doc
+from spacy_transformers.data_classes import HFObjects
+from spacy_transformers.layers.hf_shim import HFShim
+from spacy_transformers.layers.hf_wrapper import HFWrapper
+from thinc.api import Model, torch2xp, xp2torch
+from thinc.types import ArgsKwargs, Floats2d, Ints2d, Ragged
+
+from ..encoders import load_encoder
+from ..markers import MARKER_MODES, PASS_MODES, levitated_markers, solid_text
+from ..quantization import quantize_linear_layers
+
+InT = Tuple[List[Doc], Ragged]
+# model types that take position ids and a 3-D attention mask, and their position offset
+LEVITATED_POSITION_OFFSET = {"bert": 0, "electra": 0, "roberta": 1, "xlm-roberta": 1}
+
+
+@dataclass
+class MarkedSequences:
+    """Encoder input for some pairs: token ids per sequence, position ids and a 2-D attention
+    matrix per sequence when markers are levitated, and per pair its sequence and the positions
+    of its head's and tail's opening markers."""
+
+    input_ids: List[List[int]] = field(default_factory=list)
+    position_ids: List[List[int]] = field(default_factory=list)
+    attention: List[numpy.ndarray] = field(default_factory=list)
+    pair_rows: List[Tuple[int, int, int]] = field(default_factory=list)  # (seq, head, tail)
+
+
+class QuantizableHFShim(HFShim):
+    """spacy-transformers' shim, whose encoder is quantized once its weights are loaded when
+    ``quantize`` (this load's setting) says so."""
+
+    quantize: Optional[str] = None
+    quantized = False
+
+    def from_bytes(self, bytes_data: bytes) -> "QuantizableHFShim":
+        super().from_bytes(bytes_data)
+        if self.quantize and self._model is not None:
+            self._model = quantize_linear_layers(self._model)
+            self._hfmodel.transformer = self._model
+            self.quantized = True
+        return self
+
+    def to_bytes(self) -> bytes:
+        if self.quantized:
+            raise ValueError(
+                'A pipeline loaded with quantize = "int8" can\'t be saved: save the fp32 '
+                "pipeline and quantize it when you load it."
+            )
+        return super().to_bytes()
+
+
+def MarkerEncoder(
+    name: Optional[str],
+    *,
+    tokenizer: Optional[str] = None,
+    revision: Optional[str] = None,
+    tokenizer_config: Optional[Dict[str, Any]] = None,
+    transformer_config: Optional[Dict[str, Any]] = None,
+    model_type: str = "bert",
+    markers: str = "typed",
+    passes: str = "solid",
+    context: int = 32,
+    max_length: int = 512,
+    batch_tokens: int = 8192,
+    quantize: Optional[str] = None,
+) -> Model[InT, Floats2d]:
+    """See the module docstring; the arguments are ``MarkerRelationModel.v1``'s."""
+    if markers not in MARKER_MODES:
+        raise ValueError(f"markers = {markers!r}: expected one of {', '.join(MARKER_MODES)}")
+    if passes not in PASS_MODES:
+        raise ValueError(f"passes = {passes!r}: expected one of {', '.join(PASS_MODES)}")
+    hf_objects = HFObjects(
+        None, None, None, dict(tokenizer_config or {}), dict(transformer_config or {})
+    )
+    wrapper = HFWrapper(
+        hf_objects, convert_inputs=_convert_inputs, convert_outputs=_convert_outputs
+    )
+    shim = QuantizableHFShim(hf_objects)
+    shim.quantize = quantize
+    wrapper.shims[0] = shim
+    return Model(
+        "marker_encoder",
+        forward,
+        init=init,
+        layers=[wrapper],
+        dims={"nO": None},
+        attrs={
+            "name": name or "",
+            "tokenizer_name": tokenizer,
+            "revision": revision,
+            "model_type": model_type,
+            "markers": markers,
+            "passes": passes,
+            "context": context,
+            "max_length": max_length,
+            "batch_tokens": batch_tokens,
+            "has_transformer": False,
+            "entity_labels": [],
+        },
+    )
+
+
+def init(model: Model[InT, Floats2d], X: Optional[InT] = None, Y: Any = None) -> None:
+    if not model.attrs["has_transformer"]:
+        hf = load_encoder(
+            model.attrs["name"] or None,
+            tokenizer=model.attrs["tokenizer_name"],
+            revision=model.attrs["revision"],
+            tokenizer_config=dict(_shim(model)._hfmodel._init_tokenizer_config),
+            transformer_config=dict(_shim(model)._hfmodel._init_transformer_config),
+            model_type=model.attrs["model_type"],
+        )
+        if not getattr(hf.tokenizer, "is_fast", False):
+            raise ValueError(
+                f"The marker relation encoder '{model.attrs['name']}' has a slow (Python) "
+                "tokenizer: marker positions need a fast tokenizer's character offsets."
+            )
+        shim = _shim(model)
+        shim._model = hf.transformer
+        shim._hfmodel.tokenizer = hf.tokenizer
+        shim._hfmodel.transformer = hf.transformer
+        shim._hfmodel.vocab_file_contents = hf.vocab_file_contents
+        model.attrs["has_transformer"] = True
+    _check_passes(model)
+    model.set_dim("nO", 2 * _shim(model)._model.config.hidden_size)
+
+
+def _check_passes(model: Model) -> None:
+    config = _shim(model)._model.config
+    if model.attrs["passes"] == "levitated" and config.model_type not in LEVITATED_POSITION_OFFSET:
+        raise ValueError(
+            f'passes = "levitated" needs an encoder that takes position ids and a 2-D '
+            f"attention mask per sequence ({', '.join(LEVITATED_POSITION_OFFSET)}); "
+            f"'{model.attrs['name']}' is a {config.model_type} model. Use passes = \"solid\"."
+        )
+
+
+def forward(
+    model: Model[InT, Floats2d], inputs: InT, is_train: bool
+) -> Tuple[Floats2d, Callable[[Floats2d], InT]]:
+    docs, pairs = inputs
+    if model.attrs["passes"] == "solid":
+        batch = solid_sequences(model, docs, pairs)
+    else:
+        batch = levitated_sequences(model, docs, pairs)
+    wrapper = model.layers[0]
+    n_pairs = len(batch.pair_rows)
+    Y = model.ops.alloc2f(n_pairs, model.get_dim("nO"))
+    callbacks = []
+    for chunk, rows in _chunks(batch, int(model.attrs["batch_tokens"])):
+        Y_chunk, backprop_chunk = wrapper(chunk, is_train)
+        Y[rows] = Y_chunk  # type: ignore[call-overload]
+        callbacks.append((rows, backprop_chunk))
+
+    def backprop(dY: Floats2d) -> InT:
+        for rows, backprop_chunk in callbacks:
+            backprop_chunk(model.ops.xp.ascontiguousarray(dY[rows]))  # type: ignore[call-overload]
+        return inputs
+
+    return Y, backprop
+
+
+def _pair_windows(doc: Doc, rows: numpy.ndarray, context: int) -> List[Tuple[int, int]]:
+    """(start, end) of each pair's window: the stretch covering head and tail, plus
+    ``context`` tokens either side."""
+    low = numpy.minimum(rows[:, 0], rows[:, 2]) - context
+    high = numpy.maximum(rows[:, 1], rows[:, 3]) + context
+    return list(zip(numpy.maximum(low, 0).tolist(), numpy.minimum(high, len(doc)).tolist()))
+
+
+def _type_label(model: Model, type_id: int) -> str:
+    labels = model.attrs["entity_labels"]
+    return labels[type_id - 1] if 0 < type_id <= len(labels) else "entity"
+
+
+def _doc_rows(pairs: Ragged) -> List[numpy.ndarray]:
+    rows = numpy.asarray(cast(Ints2d, pairs.dataXd)).reshape((-1, 6))
+    lengths = numpy.asarray(pairs.lengths)
+    return numpy.split(rows, numpy.cumsum(lengths)[:-1]) if len(lengths) else []
+
+
+def solid_sequences(model: Model, docs: List[Doc], pairs: Ragged) -> MarkedSequences:
+    """One sequence per pair: the pair's window with its markers written in."""
+    tokenizer = _shim(model)._hfmodel.tokenizer
+    typed = model.attrs["markers"] == "typed"
+    texts: List[str] = []
+    openings: List[Tuple[int, int]] = []
+    for doc, rows in zip(docs, _doc_rows(pairs)):
+        windows = _pair_windows(doc, rows, int(model.attrs["context"]))
+        for row, (start, end) in zip(rows.tolist(), windows):
+            words = [token.text for token in doc[start:end]]
+            spaces = [bool(token.whitespace_) for token in doc[start:end]]
+            head = (row[0] - start, row[1] - start, _type_label(model, row[4]))
+            tail = (row[2] - start, row[3] - start, _type_label(model, row[5]))
+            text, head_char, tail_char = solid_text(words, spaces, head, tail, typed)
+            texts.append(text)
+            openings.append((head_char, tail_char))
+    batch = MarkedSequences()
+    if not texts:
+        return batch
+    encoded = tokenizer(
+        texts,
+        return_offsets_mapping=True,
+        truncation=True,
+        max_length=int(model.attrs["max_length"]),
+    )
+    for i, (ids, offsets) in enumerate(zip(encoded["input_ids"], encoded["offset_mapping"])):
+        batch.input_ids.append(ids)
+        head_char, tail_char = openings[i]
+        batch.pair_rows.append((i, _piece_at(offsets, head_char), _piece_at(offsets, tail_char)))
+    return batch
+
+
+def _piece_at(offsets: Sequence[Tuple[int, int]], char: int) -> int:
+    """The first wordpiece covering character ``char`` (0, the first special token, when the
+    truncated sequence no longer holds it)."""
+    for i, (start, end) in enumerate(offsets):
+        if start <= char < end:
+            return i
+    return 0
+
+
+def levitated_sequences(model: Model, docs: List[Doc], pairs: Ragged) -> MarkedSequences:
+    """Per document (or per pair's window, for a document too long to share), the text once
+    and the pairs' markers after it, split over as many sequences as ``max_length`` needs."""
+    tokenizer = _shim(model)._hfmodel.tokenizer
+    config = _shim(model)._model.config
+    offset = LEVITATED_POSITION_OFFSET[config.model_type] * (config.pad_token_id or 0)
+    offset += LEVITATED_POSITION_OFFSET[config.model_type]
+    typed = model.attrs["markers"] == "typed"
+    max_length = int(model.attrs["max_length"])
+    marker_ids: Dict[str, List[int]] = {}
+
+    def ids_of(text: str) -> List[int]:
+        if text not in marker_ids:
+            marker_ids[text] = tokenizer(" " + text, add_special_tokens=False)["input_ids"]
+        return marker_ids[text]
+
+    def group_size(row: List[int]) -> int:
+        labels = _type_label(model, row[4]), _type_label(model, row[5])
+        return sum(len(ids_of(text)) for _, text in levitated_markers(*labels, typed))
+
+    # group the pairs (by their index in the input) by the window they are read in: the
+    # whole doc when it fits
+    windows: Dict[Tuple[int, int, int], List[Tuple[int, List[int]]]] = {}
+    index = 0
+    for i, (doc, doc_rows) in enumerate(zip(docs, _doc_rows(pairs))):
+        if not len(doc_rows):
+            continue
+        longest = max(group_size(row) for row in doc_rows.tolist())
+        whole = len(tokenizer(doc.text)["input_ids"]) + longest <= max_length
+        spans = (
+            [(0, len(doc))] * len(doc_rows)
+            if whole
+            else _pair_windows(doc, doc_rows, int(model.attrs["context"]))
+        )
+        for row, (start, end) in zip(doc_rows.tolist(), spans):
+            windows.setdefault((i, start, end), []).append((index, row))
+            index += 1
+    batch = MarkedSequences()
+    pair_order: List[int] = []
+    for (i, start, end), indexed_rows in windows.items():
+        window = docs[i][start:end]
+        encoded = tokenizer(
+            window.text, return_offsets_mapping=True, truncation=True, max_length=max_length
+        )
+        text_ids = encoded["input_ids"]
+        n_text = len(text_ids)
+        first, last = _word_pieces(window, encoded["offset_mapping"])
+        groups = []
+        for _, row in indexed_rows:
+            labels = _type_label(model, row[4]), _type_label(model, row[5])
+            at = {
+                "head_start": first[row[0] - start],
+                "head_end": last[row[1] - start - 1],
+                "tail_start": first[row[2] - start],
+                "tail_end": last[row[3] - start - 1],
+            }
+            groups.append(
+                [(ids_of(text), at[role]) for role, text in levitated_markers(*labels, typed)]
+            )
+        indices = [k for k, _ in indexed_rows]
+        for sequence_groups, pair_indices in _packed(groups, n_text, max_length, indices):
+            ids = list(text_ids)
+            position_ids = list(range(offset, offset + n_text))
+            owners = [-1] * n_text
+            openings = []
+            for k, group in enumerate(sequence_groups):
+                # the head's opening marker comes first, the tail's third
+                openings.append((len(ids), len(ids) + sum(len(p) for p, _ in group[:2])))
+                for piece_ids, position in group:
+                    ids.extend(piece_ids)
+                    position_ids.extend([offset + position] * len(piece_ids))
+                    owners.extend([k] * len(piece_ids))
+            owner = numpy.array(owners)
+            attention = numpy.zeros((len(ids), len(ids)), dtype="i")
+            attention[:, :n_text] = 1
+            attention[n_text:, n_text:] = owner[n_text:, None] == owner[None, n_text:]
+            seq = len(batch.input_ids)
+            batch.input_ids.append(ids)
+            batch.position_ids.append(position_ids)
+            batch.attention.append(attention)
+            for pair, (head_at, tail_at) in zip(pair_indices, openings):
+                batch.pair_rows.append((seq, head_at, tail_at))
+                pair_order.append(pair)
+    # rows in the pairs' input order (windows group a doc's pairs, docs stay in order)
+    order = numpy.argsort(numpy.array(pair_order, dtype="i"), kind="stable")
+    batch.pair_rows = [batch.pair_rows[k] for k in order.tolist()]
+    return batch
+
+
+def _word_pieces(window: Any, offsets: Sequence[Tuple[int, int]]) -> Tuple[List[int], List[int]]:
+    """Per token of ``window`` (a Span), its first and last wordpiece; a token with none
+    (whitespace, or cut off by truncation) borrows its neighbour's."""
+    base = window.start_char
+    starts = [token.idx - base for token in window]
+    ends = [token.idx + len(token) - base for token in window]
+    first = [-1] * len(window)
+    last = [-1] * len(window)
+    token = 0
+    for piece, (start, end) in enumerate(offsets):
+        if end <= start:
+            continue
+        while token < len(window) and ends[token] <= start:
+            token += 1
+        if token == len(window):
+            break
+        if start < ends[token] and end > starts[token]:
+            if first[token] < 0:
+                first[token] = piece
+            last[token] = piece
+    fallback = 1 if len(offsets) > 1 else 0
+    for k in range(len(window)):
+        if first[k] < 0:
+            first[k] = last[k] = first[k - 1] if k else fallback
+    return first, last
+
+
+def _packed(
+    groups: List[List[Tuple[List[int], int]]],
+    n_text: int,
+    max_length: int,
+    indices: Sequence[int],
+) -> List[Tuple[List[List[Tuple[List[int], int]]], List[int]]]:
+    """The pairs' marker groups split into sequences of at most ``max_length`` tokens with
+    the text (at least one pair each)."""
+    sequences: List[Tuple[List[List[Tuple[List[int], int]]], List[int]]] = []
+    length = max_length
+    for group, index in zip(groups, indices):
+        size = sum(len(piece_ids) for piece_ids, _ in group)
+        if not sequences or length + size > max_length:
+            sequences.append(([], []))
+            length = n_text
+        sequences[-1][0].append(group)
+        sequences[-1][1].append(index)
+        length += size
+    return sequences
+
+
+def _chunks(batch: MarkedSequences, batch_tokens: int) -> List[Tuple[Any, numpy.ndarray]]:
+    """The sequences in groups of similar length, at most ``batch_tokens`` padded tokens
+    each, as (encoder input, the output rows of its pairs)."""
+    lengths = numpy.array([len(ids) for ids in batch.input_ids], dtype="i")
+    order = numpy.argsort(lengths, kind="stable")
+    by_sequence: Dict[int, List[int]] = {}
+    for row, (seq, _, _) in enumerate(batch.pair_rows):
+        by_sequence.setdefault(seq, []).append(row)
+    chunks = []
+    current: List[int] = []
+    for seq in order.tolist():  # ascending lengths: the newest sequence is the widest
+        if current and int(lengths[seq]) * (len(current) + 1) > batch_tokens:
+            chunks.append(current)
+            current = []
+        current.append(seq)
+    if current:
+        chunks.append(current)
+    out = []
+    for sequences in chunks:
+        rows = [row for seq in sequences for row in by_sequence.get(seq, [])]
+        out.append((_chunk_input(batch, sequences, rows), numpy.array(rows, dtype="i")))
+    return out
+
+
+def _chunk_input(batch: MarkedSequences, sequences: List[int], rows: List[int]) -> Dict[str, Any]:
+    width = max(len(batch.input_ids[seq]) for seq in sequences)
+    n = len(sequences)
+    input_ids = numpy.zeros((n, width), dtype="int64")
+    local = {seq: k for k, seq in enumerate(sequences)}
+    if batch.attention:
+        mask = numpy.zeros((n, width, width), dtype="int64")
+        position_ids = numpy.zeros((n, width), dtype="int64")
+    else:
+        mask = numpy.zeros((n, width), dtype="int64")
+        position_ids = None
+    for k, seq in enumerate(sequences):
+        ids = batch.input_ids[seq]
+        input_ids[k, : len(ids)] = ids
+        if position_ids is not None:
+            size = len(ids)
+            mask[k, :size, :size] = batch.attention[seq]
+            position_ids[k, :size] = batch.position_ids[seq]
+        else:
+            mask[k, : len(ids)] = 1
+    pair_rows = numpy.array([batch.pair_rows[row] for row in rows], dtype="int64").reshape(-1, 3)
+    return {
+        "input_ids": input_ids,
+        "attention_mask": mask,
+        "position_ids": position_ids,
+        "pairs": numpy.stack(
+            [[local[s] for s in pair_rows[:, 0].tolist()], pair_rows[:, 1], pair_rows[:, 2]],
+            axis=1,
+        )
+        if len(pair_rows)
+        else numpy.zeros((0, 3), dtype="int64"),
+    }
+
+
+def _convert_inputs(
+    model: Model, chunk: Dict[str, Any], is_train: bool
+) -> Tuple[ArgsKwargs, Callable[[Any], Any]]:
+    device = cast(HFShim, model.shims[0]).device
+    kwargs = {
+        "input_ids": torch.as_tensor(chunk["input_ids"], device=device),
+        "attention_mask": torch.as_tensor(chunk["attention_mask"], device=device),
+    }
+    if chunk["position_ids"] is not None:
+        kwargs["position_ids"] = torch.as_tensor(chunk["position_ids"], device=device)
+    return ArgsKwargs(args=(), kwargs=kwargs), lambda d_inputs: chunk
+
+
+def _convert_outputs(
+    model: Model, chunk_output: Tuple[Dict[str, Any], Any], is_train: bool
+) -> Tuple[Floats2d, Callable[[Floats2d], ArgsKwargs]]:
+    chunk, output = chunk_output
+    hidden = output.last_hidden_state
+    pairs = torch.as_tensor(chunk["pairs"], device=hidden.device)
+    rows = torch.cat([hidden[pairs[:, 0], pairs[:, 1]], hidden[pairs[:, 0], pairs[:, 2]]], dim=1)
+    Y = cast(Floats2d, torch2xp(rows.detach()))
+
+    def backprop(dY: Floats2d) -> ArgsKwargs:
+        d_rows = xp2torch(dY, device=hidden.device)
+        return ArgsKwargs(args=(rows,), kwargs={"grad_tensors": d_rows})
+
+    return model.ops.asarray2f(Y), backprop
+
+
+def _shim(model: Model) -> HFShim:
+    return cast(HFShim, model.layers[0].shims[0])
