@@ -56,7 +56,8 @@ def short_run(corpus: Path, encoder: Path) -> Dict[str, Any]:
 
 
 @pytest.mark.parametrize(
-    "name,nested", [("ner", False), ("spans", True), ("joint", True), ("rel", False)]
+    "name,nested",
+    [("ner", False), ("spans", True), ("joint", True), ("rel", False), ("rel_markers", False)],
 )
 def test_config_trains_and_saves(
     tiny_spanbert: Path, tmp_path: Path, name: str, nested: bool
@@ -87,7 +88,18 @@ def test_joint_config_with_spans_reading_the_predicted_cats(
     assert nlp.get_pipe("spanbert_ner").model.get_ref("doc_cats").attrs["labels"] == ["A", "B"]
 
 
-@pytest.mark.parametrize("name", ["ner", "spans", "joint", "rel", "rel_given_entities"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "ner",
+        "spans",
+        "joint",
+        "rel",
+        "rel_given_entities",
+        "rel_markers",
+        "rel_given_entities_markers",
+    ],
+)
 @pytest.mark.parametrize("command", ["config", "data"])
 def test_shipped_config_passes_spacy_debug(
     tiny_spanbert: Path, tmp_path: Path, name: str, command: str
@@ -130,3 +142,14 @@ def test_given_entities_config_scores_real_relations_on_dev(
     assert meta["performance"]["rel_micro_f"] == 1.0
     nlp = spacy.load(tmp_path / "out" / "model-best")
     assert nlp.pipe_names == ["transformer", "spanbert_rel"]
+
+
+def test_given_entities_markers_config_needs_no_shared_encoder(
+    tiny_spanbert: Path, tmp_path: Path
+) -> None:
+    overrides = short_run(write_corpus(tmp_path / "train.spacy", nested=False), tiny_spanbert)
+    train(CONFIGS / "rel_given_entities_markers.cfg", tmp_path / "out", overrides=overrides)
+    nlp = spacy.load(tmp_path / "out" / "model-last")
+    assert nlp.pipe_names == ["spanbert_rel"]
+    encoder = nlp.get_pipe("spanbert_rel").model.get_ref("marker_encoder")
+    assert encoder.attrs["passes"] == "levitated" and encoder.attrs["entity_labels"]
