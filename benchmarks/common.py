@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Sequence, Tuple
 
 import spacy
 from spacy.language import Language
@@ -200,22 +200,36 @@ def words_only(nlp: Language, doc: Doc) -> Doc:
     return Doc(nlp.vocab, words=[t.text for t in doc], spaces=[bool(t.whitespace_) for t in doc])
 
 
+def with_entities(nlp: Language, doc: Doc) -> Doc:
+    """A copy of ``doc`` with its words, spaces and entities (relations over given entities)."""
+    copy = words_only(nlp, doc)
+    copy.ents = [copy[e.start : e.end] for e in doc.ents]
+    for ent, gold in zip(copy.ents, doc.ents):
+        ent.label_ = gold.label_
+    return copy
+
+
 def best_words_per_second(
-    pipelines: Dict[str, Language], docs: Sequence[Doc], batch_size: int, rounds: int = 3
+    pipelines: Dict[str, Language],
+    docs: Sequence[Doc],
+    batch_size: int,
+    rounds: int = 3,
+    inputs: Callable[[Language, Doc], Doc] = words_only,
 ) -> Dict[str, float]:
-    """Words/s per pipeline over the docs, from each batch's best time in ``rounds`` passes;
-    each pass takes the pipelines in turn batch by batch, so the machine's speed drifting
-    (10-20% on shared CPUs) weighs on every pipeline alike."""
+    """Words/s per pipeline over the docs (given as ``inputs`` makes them: their words only,
+    or ``with_entities``), from each batch's best time in ``rounds`` passes; each pass takes
+    the pipelines in turn batch by batch, so the machine's speed drifting (10-20% on shared
+    CPUs) weighs on every pipeline alike."""
     for nlp in pipelines.values():  # warm-up
-        list(nlp.pipe([words_only(nlp, d) for d in docs[:16]], batch_size=batch_size))
+        list(nlp.pipe([inputs(nlp, d) for d in docs[:16]], batch_size=batch_size))
     batches = [docs[i : i + batch_size] for i in range(0, len(docs), batch_size)]
     best = {name: [float("inf")] * len(batches) for name in pipelines}
     for _ in range(rounds):
         for i, batch in enumerate(batches):
             for name, nlp in pipelines.items():
-                inputs = [words_only(nlp, d) for d in batch]
+                prepared = [inputs(nlp, d) for d in batch]
                 start = time.perf_counter()
-                list(nlp.pipe(inputs, batch_size=batch_size))
+                list(nlp.pipe(prepared, batch_size=batch_size))
                 best[name][i] = min(best[name][i], time.perf_counter() - start)
     n_words = sum(len(d) for d in docs)
     return {name: round(n_words / sum(seconds), 1) for name, seconds in best.items()}

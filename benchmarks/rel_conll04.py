@@ -1,19 +1,29 @@
-"""CoNLL04 end to end: spanbert_ner + spanbert_rel (configs/rel.cfg), entity F1 and strict
-relation F1 on the test split, predicted entities feeding the relation head, beside SpERT's
-published figures (BERT-base cased) for context.
+"""CoNLL04 end to end: spanbert_ner + spanbert_rel, entity F1 and strict relation F1 on the
+test split, predicted entities feeding the relation head, for each relation model with the
+same encoder (all-MiniLM-L6-v2), data, steps and seed:
+
+- `spanbert_ner+rel`: RelationModel.v2 on the shared encoder (configs/rel.cfg);
+- `spanbert_ner+rel_markers_levitated`, `spanbert_ner+rel_markers_solid`:
+  MarkerRelationModel.v1, typed markers, a relation encoder of its own
+  (configs/rel_markers.cfg), one sequence per document or one per pair.
+
+The markers' difference to v2 with 95% paired bootstrap intervals over documents, inference
+words/s of each pipeline in the same run, and SpERT's published figures (BERT-base cased)
+for context.
 
     python benchmarks/rel_conll04.py --quick   # 300 training sentences, 150 steps
     python benchmarks/rel_conll04.py           # full training set (922 sentences), 800 steps
 """
 
 from pathlib import Path
-from typing import Dict, List
+from typing import Any, Dict, List
 
 import spacy
 from common import (
     ROOT,
     SHARED_DATA,
     benchmark_parser,
+    best_words_per_second,
     evaluate,
     save_docbin,
     train,
@@ -21,6 +31,7 @@ from common import (
     use_device,
     write_results,
 )
+from paired_bootstrap import entity_counts, micro_f1, paired_bootstrap, relation_counts
 from spacy.tokens import Doc
 from thinc.api import Config
 from wasabi import msg
@@ -29,6 +40,17 @@ from spacy_spanbert.corpus.relations_json import read_relations_json
 
 # Eberts & Ulges 2020 (arXiv:1909.07755), CoNLL04 test, micro F1.
 SPERT = {"ents_f1": 0.8894, "rel_f1": 0.7147}
+BASELINE = "spanbert_ner+rel"
+# system: (config, overrides)
+SYSTEMS = {
+    BASELINE: ("rel.cfg", {}),
+    "spanbert_ner+rel_markers_levitated": ("rel_markers.cfg", {}),
+    "spanbert_ner+rel_markers_solid": (
+        "rel_markers.cfg",
+        {"components.spanbert_rel.model.passes": "solid"},
+    ),
+}
+BATCH_SIZE = 64
 
 
 def prepare_conll04(work: Path, n_train: int) -> Dict[str, List[Doc]]:
@@ -53,44 +75,66 @@ def main() -> None:
     steps = args.steps or steps
     work = ROOT / "benchmarks" / "work" / "conll04" / mode
     splits = prepare_conll04(work, n_train)
-    config = Config().from_disk(ROOT / "configs" / "rel.cfg", interpolate=False)
-    model_dir = train(
-        config,
-        work / "spanbert_ner+rel",
-        training_overrides(work, steps, args.seed, dev="valid"),
-    )
-    scores, _ = evaluate(spacy.load(model_dir), splits["test"])
-    result = {
-        "ents_f1": scores["ents_f"],
-        "rel_f1": scores["rel_micro_f"],
-        "rel_precision": scores["rel_micro_p"],
-        "rel_recall": scores["rel_micro_r"],
-        "per_label": {
-            k: {"f1": v["f"], "precision": v["p"], "recall": v["r"]}
-            for k, v in scores["rel_per_type"].items()
-        },
+    systems: Dict[str, Any] = {}
+    counts: Dict[str, Dict[str, Any]] = {}
+    pipelines = {}
+    for name, (config_name, settings) in SYSTEMS.items():
+        config = Config().from_disk(ROOT / "configs" / config_name, interpolate=False)
+        overrides = {**training_overrides(work, steps, args.seed, dev="valid"), **settings}
+        pipelines[name] = spacy.load(train(config, work / name, overrides))
+        scores, examples = evaluate(pipelines[name], splits["test"])
+        counts[name] = {"ents": entity_counts(examples), "rel": relation_counts(examples)}
+        systems[name] = {
+            "config": f"configs/{config_name}",
+            "overrides": settings,
+            "ents_f1": scores["ents_f"],
+            "rel_f1": scores["rel_micro_f"],
+            "rel_precision": scores["rel_micro_p"],
+            "rel_recall": scores["rel_micro_r"],
+            "per_label": {
+                k: {"f1": v["f"], "precision": v["p"], "recall": v["r"]}
+                for k, v in scores["rel_per_type"].items()
+            },
+        }
+    speed = best_words_per_second(pipelines, splits["test"], BATCH_SIZE)
+    for name, words_per_second in speed.items():
+        systems[name]["words_per_second"] = words_per_second
+        systems[name]["speed_vs_v2"] = round(words_per_second / speed[BASELINE], 3)
+    differences = {
+        f"{name} - {BASELINE}": {
+            key + "_f1": paired_bootstrap(micro_f1, counts[name][key], counts[BASELINE][key])
+            for key in ("ents", "rel")
+        }
+        for name in SYSTEMS
+        if name != BASELINE
     }
     msg.table(
         [
             (
-                "spanbert_ner+rel (all-MiniLM-L6-v2)",
-                f"{result['ents_f1']:.4f}",
-                f"{result['rel_f1']:.4f}",
-            ),
+                name,
+                f"{s['ents_f1']:.4f}",
+                f"{s['rel_f1']:.4f}",
+                f"{s['words_per_second']:.0f}",
+                f"{s['speed_vs_v2']:.2f}x",
+            )
+            for name, s in systems.items()
+        ]
+        + [
             (
                 "SpERT (BERT-base cased, published)",
                 f"{SPERT['ents_f1']:.4f}",
                 f"{SPERT['rel_f1']:.4f}",
-            ),
-            (
-                "difference (points)",
-                f"{100 * (result['ents_f1'] - SPERT['ents_f1']):+.2f}",
-                f"{100 * (result['rel_f1'] - SPERT['rel_f1']):+.2f}",
-            ),
+                "",
+                "",
+            )
         ],
-        header=("system", "entity F1", "strict relation F1"),
+        header=("system", "entity F1", "strict relation F1", "words/s", "speed vs v2"),
         divider=True,
     )
+    for pair, diff in differences.items():
+        d = diff["rel_f1"]
+        interval = f"{d['ci95_low']:+.4f} .. {d['ci95_high']:+.4f}"
+        msg.text(f"{pair}: relation F1 {d['difference']:+.4f} (95% CI {interval})")
     write_results(
         "rel-conll04",
         mode,
@@ -99,7 +143,9 @@ def main() -> None:
             "split": "test",
             "encoder": "all-MiniLM-L6-v2",
             "train": {"examples": len(splits["train"]), "steps": steps, "seed": args.seed},
-            "systems": {"spanbert_ner+rel": result},
+            "speed": {"documents": "test split, words only", "batch_size": BATCH_SIZE},
+            "systems": systems,
+            "differences": differences,
             "published": {"SpERT (BERT-base cased)": SPERT},
         },
     )

@@ -1,11 +1,19 @@
 """CoNLL04 relations with gold entities (the relation model alone) beside end to end.
 
-`spanbert_rel` trained on configs/rel_given_entities.cfg (the reference entities on every
-predicted doc, in training and evaluation) with the same encoder (all-MiniLM-L6-v2), data,
-steps and seed as the end-to-end `rel-conll04` run (configs/rel.cfg, whose relation head reads
-the entities spanbert_ner predicts), printed side by side with that run's results file
-(benchmarks/rel_conll04.py writes it). Strict relation P/R/F1, overall and per label: how much
-of the end-to-end score the entity errors cost.
+Each relation model trained over the reference entities (on every predicted doc, in training
+and evaluation) with the same encoder (all-MiniLM-L6-v2), data, steps and seed:
+
+- `spanbert_rel_gold_entities`: RelationModel.v2 on the shared encoder
+  (configs/rel_given_entities.cfg);
+- `markers_levitated_gold_entities`, `markers_solid_gold_entities`: MarkerRelationModel.v1,
+  typed markers, an encoder of its own (configs/rel_given_entities_markers.cfg), one
+  sequence per document or one per pair.
+
+Strict relation P/R/F1 on the test split, overall and per label; the markers' difference to
+v2 with a 95% paired bootstrap interval over documents; inference words/s of each pipeline
+on the test documents with their entities, in the same run. The end-to-end `rel-conll04`
+run (benchmarks/rel_conll04.py's results file) is printed beside them: how much of the
+end-to-end score the entity errors cost.
 
     python benchmarks/rel_conll04_gold_entities.py --quick   # 300 training sentences, 150 steps
     python benchmarks/rel_conll04_gold_entities.py           # 922 sentences, 800 steps
@@ -18,18 +26,32 @@ import spacy
 from common import (
     ROOT,
     benchmark_parser,
+    best_words_per_second,
     evaluate,
     print_per_label_f1,
     train,
     training_overrides,
     use_device,
+    with_entities,
     write_results,
 )
+from paired_bootstrap import micro_f1, paired_bootstrap, relation_counts
 from rel_conll04 import prepare_conll04
 from thinc.api import Config
 from wasabi import msg
 
 END_TO_END = "spanbert_ner+rel"
+BASELINE = "spanbert_rel_gold_entities"
+# system: (config, overrides)
+SYSTEMS = {
+    BASELINE: ("rel_given_entities.cfg", {}),
+    "markers_levitated_gold_entities": ("rel_given_entities_markers.cfg", {}),
+    "markers_solid_gold_entities": (
+        "rel_given_entities_markers.cfg",
+        {"components.spanbert_rel.model.passes": "solid"},
+    ),
+}
+BATCH_SIZE = 64
 
 
 def main() -> None:
@@ -41,12 +63,19 @@ def main() -> None:
     steps = args.steps or steps
     work = ROOT / "benchmarks" / "work" / "conll04" / mode
     splits = prepare_conll04(work, n_train)
-    config = Config().from_disk(ROOT / "configs" / "rel_given_entities.cfg", interpolate=False)
-    overrides = training_overrides(work, steps, args.seed, dev="valid")
-    model_dir = train(config, work / "spanbert_rel_gold_entities", overrides)
-    scores, _ = evaluate(spacy.load(model_dir), splits["test"], given_entities=True)
-    systems: Dict[str, Any] = {
-        "spanbert_rel_gold_entities": {
+    systems: Dict[str, Any] = {}
+    counts = {}
+    pipelines = {}
+    for name, (config_name, settings) in SYSTEMS.items():
+        config = Config().from_disk(ROOT / "configs" / config_name, interpolate=False)
+        overrides = {**training_overrides(work, steps, args.seed, dev="valid"), **settings}
+        model_dir = train(config, work / name, overrides)
+        pipelines[name] = spacy.load(model_dir)
+        scores, examples = evaluate(pipelines[name], splits["test"], given_entities=True)
+        counts[name] = relation_counts(examples)
+        systems[name] = {
+            "config": f"configs/{config_name}",
+            "overrides": settings,
             "rel_f1": scores["rel_micro_f"],
             "rel_precision": scores["rel_micro_p"],
             "rel_recall": scores["rel_micro_r"],
@@ -55,6 +84,15 @@ def main() -> None:
                 for label, s in sorted(scores["rel_per_type"].items())
             },
         }
+    speed = best_words_per_second(pipelines, splits["test"], BATCH_SIZE, inputs=with_entities)
+    for name, words_per_second in speed.items():
+        systems[name]["words_per_second"] = words_per_second
+    differences = {
+        f"{name} - {BASELINE}": {
+            "rel_f1": paired_bootstrap(micro_f1, counts[name], counts[BASELINE])
+        }
+        for name in SYSTEMS
+        if name != BASELINE
     }
     suffix = "" if mode == "full" else "-quick"
     end_to_end_file = ROOT / "benchmarks" / "results" / f"rel-conll04{suffix}.json"
@@ -69,12 +107,20 @@ def main() -> None:
         )
     msg.table(
         [
-            (name, *(f"{s[k]:.4f}" for k in ("rel_precision", "rel_recall", "rel_f1")))
+            (
+                name,
+                *(f"{s[k]:.4f}" for k in ("rel_precision", "rel_recall", "rel_f1")),
+                f"{s['words_per_second']:.0f}" if "words_per_second" in s else "",
+            )
             for name, s in systems.items()
         ],
-        header=("system", "P", "R", "F1"),
+        header=("system", "P", "R", "F1", "words/s"),
         divider=True,
     )
+    for pair, diff in differences.items():
+        d = diff["rel_f1"]
+        interval = f"{d['ci95_low']:+.4f} .. {d['ci95_high']:+.4f}"
+        msg.text(f"{pair}: F1 {d['difference']:+.4f} (95% CI {interval})")
     print_per_label_f1(systems)
     write_results(
         "rel-conll04-gold-entities",
@@ -84,7 +130,9 @@ def main() -> None:
             "split": "test",
             "encoder": "all-MiniLM-L6-v2",
             "train": {"examples": len(splits["train"]), "steps": steps, "seed": args.seed},
+            "speed": {"documents": "test split, entities given", "batch_size": BATCH_SIZE},
             "systems": systems,
+            "differences": differences,
             **extra,
         },
     )
