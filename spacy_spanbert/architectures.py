@@ -222,17 +222,21 @@ def build_marker_relation_model(
     if quantize is not None and quantize not in QUANTIZE_OPTIONS:
         raise ValueError(f"quantize = {quantize!r}: expected one of {QUANTIZE_OPTIONS} or null")
     marker_encoder = MarkerEncoder(
-        name,
-        tokenizer=tokenizer,
-        revision=revision,
+        {
+            "name": name or "",
+            "tokenizer": tokenizer,
+            "revision": revision,
+            "model_type": model_type,
+        },
+        {
+            "markers": markers,
+            "passes": passes,
+            "context": context,
+            "max_length": max_length,
+            "batch_tokens": batch_tokens,
+        },
         tokenizer_config=tokenizer_config,
         transformer_config=transformer_config,
-        model_type=model_type,
-        markers=markers,
-        passes=passes,
-        context=context,
-        max_length=max_length,
-        batch_tokens=batch_tokens,
         quantize=quantize,
     )
     output_layer = SigmoidOutput(nI=scorer_width)

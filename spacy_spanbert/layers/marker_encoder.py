@@ -77,21 +77,17 @@ class QuantizableHFShim(HFShim):
 
 
 def MarkerEncoder(
-    name: Optional[str],
+    encoder: Dict[str, Any],
+    settings: Dict[str, Any],
     *,
-    tokenizer: Optional[str] = None,
-    revision: Optional[str] = None,
     tokenizer_config: Optional[Dict[str, Any]] = None,
     transformer_config: Optional[Dict[str, Any]] = None,
-    model_type: str = "bert",
-    markers: str = "typed",
-    passes: str = "solid",
-    context: int = 32,
-    max_length: int = 512,
-    batch_tokens: int = 8192,
     quantize: Optional[str] = None,
 ) -> Model[InT, Floats2d]:
-    """See the module docstring; the arguments are ``MarkerRelationModel.v1``'s."""
+    """See the module docstring. encoder: :func:`load_encoder`'s ``name``, ``tokenizer``,
+    ``revision`` and ``model_type``; settings: ``markers``, ``passes``, ``context``,
+    ``max_length`` and ``batch_tokens`` (``MarkerRelationModel.v1``'s arguments)."""
+    markers, passes = settings["markers"], settings["passes"]
     if markers not in MARKER_MODES:
         raise ValueError(f"markers = {markers!r}: expected one of {', '.join(MARKER_MODES)}")
     if passes not in PASS_MODES:
@@ -111,19 +107,7 @@ def MarkerEncoder(
         init=init,
         layers=[wrapper],
         dims={"nO": None},
-        attrs={
-            "name": name or "",
-            "tokenizer_name": tokenizer,
-            "revision": revision,
-            "model_type": model_type,
-            "markers": markers,
-            "passes": passes,
-            "context": context,
-            "max_length": max_length,
-            "batch_tokens": batch_tokens,
-            "has_transformer": False,
-            "entity_labels": [],
-        },
+        attrs={**encoder, **settings, "has_transformer": False, "entity_labels": []},
     )
 
 
@@ -131,7 +115,7 @@ def init(model: Model[InT, Floats2d], X: Optional[InT] = None, Y: Any = None) ->
     if not model.attrs["has_transformer"]:
         hf = load_encoder(
             model.attrs["name"] or None,
-            tokenizer=model.attrs["tokenizer_name"],
+            tokenizer=model.attrs["tokenizer"],
             revision=model.attrs["revision"],
             tokenizer_config=dict(_shim(model)._hfmodel._init_tokenizer_config),
             transformer_config=dict(_shim(model)._hfmodel._init_transformer_config),
