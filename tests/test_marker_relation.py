@@ -2,7 +2,7 @@
 markers, solid (a sequence per pair) or levitated (markers after the text)."""
 
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 import numpy
 import pytest
@@ -13,7 +13,11 @@ from spacy.tokens import Span
 from spacy.util import fix_random_seed
 from thinc.api import Ragged
 
-from spacy_spanbert.layers.marker_encoder import levitated_sequences, solid_sequences
+from spacy_spanbert.layers.marker_encoder import (
+    encoder_chunks,
+    levitated_sequences,
+    solid_sequences,
+)
 from spacy_spanbert.markers import solid_text
 from spacy_spanbert.relations import get_relations
 
@@ -121,6 +125,44 @@ def test_levitated_rows_keep_the_pairs_order_across_windows(marker_bert: Path) -
     alone = numpy.vstack([predict([row]) for row in rows])
     numpy.testing.assert_allclose(together, alone, atol=1e-5)
     assert not numpy.allclose(together[0], together[1], atol=1e-3)
+
+
+@pytest.mark.parametrize("passes", ["solid", "levitated"])
+def test_training_in_chunks_gives_one_pass_gradient(marker_bert: Path, passes: str) -> None:
+    """Chunks run forward without a graph and again when their gradient comes: outputs and
+    encoder gradients are those of one ordinary pass over the whole batch."""
+    no_dropout = {"hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0}
+    nlp = trained(marker_bert, steps=1, passes=passes, transformer_config=no_dropout)
+    encoder = nlp.get_pipe("spanbert_rel").model.get_ref("marker_encoder")
+    encoder.attrs["max_length"] = 24  # levitated: a sequence per pair
+    module = encoder.layers[0].shims[0]._model
+    doc = make_examples(nlp)[0].reference
+    rows = [[h, h + 2, t, t + 2, 1, 2] for h, t in [(0, 4), (4, 0), (0, 7), (7, 4)]]
+    pairs = Ragged(numpy.array(rows, dtype="i"), numpy.array([len(rows)], dtype="i"))
+    d_output = numpy.random.default_rng(0).normal(size=(len(rows), encoder.get_dim("nO")))
+    d_output = encoder.ops.asarray2f(d_output.astype("f"))
+
+    def gradients() -> List[torch.Tensor]:
+        grads = [p.grad.clone() for p in module.parameters() if p.grad is not None]
+        module.zero_grad()
+        return grads
+
+    encoder.attrs["batch_tokens"] = 1  # a chunk per sequence
+    chunked, backprop = encoder.begin_update(([doc], pairs))
+    backprop(d_output)
+    chunked_grads = gradients()
+    sequences = (solid_sequences if passes == "solid" else levitated_sequences)(
+        encoder, [doc], pairs
+    )
+    [(chunk, order)] = encoder_chunks(sequences, 10**6)
+    whole, backprop_whole = encoder.layers[0](chunk, True)  # one pass, with its graph
+    backprop_whole(d_output[order])
+    whole_grads = gradients()
+    assert len(sequences.input_ids) == 4
+    numpy.testing.assert_allclose(chunked[order], whole, atol=1e-5)
+    assert len(chunked_grads) == len(whole_grads) > 0
+    for a, b in zip(chunked_grads, whole_grads):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
 
 
 def test_solid_and_levitated_inputs(marker_bert: Path) -> None:

@@ -155,20 +155,42 @@ def forward(
     else:
         batch = levitated_sequences(model, docs, pairs)
     wrapper = model.layers[0]
-    n_pairs = len(batch.pair_rows)
-    Y = model.ops.alloc2f(n_pairs, model.get_dim("nO"))
-    callbacks = []
-    for chunk, rows in _chunks(batch, int(model.attrs["batch_tokens"])):
-        Y_chunk, backprop_chunk = wrapper(chunk, is_train)
-        Y[rows] = Y_chunk  # type: ignore[call-overload]
-        callbacks.append((rows, backprop_chunk))
+    Y = model.ops.alloc2f(len(batch.pair_rows), model.get_dim("nO"))
+    chunks = encoder_chunks(batch, int(model.attrs["batch_tokens"]))
+    if not is_train:
+        for chunk, rows in chunks:
+            Y[rows] = wrapper.predict(chunk)  # type: ignore[call-overload]
+        return Y, lambda dY: inputs
+    # Training holds one chunk's activations at a time: each chunk runs forward without a
+    # graph now, and again with one when its gradient comes (with the same random state, so
+    # dropout drops the same units): one more forward pass for memory bounded by batch_tokens.
+    states = []
+    for chunk, rows in chunks:
+        states.append(_rng_state())
+        with torch.no_grad():
+            Y[rows] = wrapper(chunk, is_train)[0]  # type: ignore[call-overload]
+    after = _rng_state()
 
     def backprop(dY: Floats2d) -> InT:
-        for rows, backprop_chunk in callbacks:
+        for (chunk, rows), state in zip(chunks, states):
+            _set_rng_state(state)
+            _, backprop_chunk = wrapper(chunk, is_train)
             backprop_chunk(model.ops.xp.ascontiguousarray(dY[rows]))  # type: ignore[call-overload]
+        _set_rng_state(after)
         return inputs
 
     return Y, backprop
+
+
+def _rng_state() -> List[torch.Tensor]:
+    cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []
+    return [torch.get_rng_state(), *cuda]
+
+
+def _set_rng_state(state: List[torch.Tensor]) -> None:
+    torch.set_rng_state(state[0])
+    if len(state) > 1:
+        torch.cuda.set_rng_state_all(state[1:])
 
 
 def _pair_windows(doc: Doc, rows: numpy.ndarray, context: int) -> List[Tuple[int, int]]:
@@ -368,7 +390,7 @@ def _packed(
     return sequences
 
 
-def _chunks(batch: MarkedSequences, batch_tokens: int) -> List[Tuple[Any, numpy.ndarray]]:
+def encoder_chunks(batch: MarkedSequences, batch_tokens: int) -> List[Tuple[Any, numpy.ndarray]]:
     """The sequences in groups of similar length, at most ``batch_tokens`` padded tokens
     each, as (encoder input, the output rows of its pairs)."""
     lengths = numpy.array([len(ids) for ids in batch.input_ids], dtype="i")
