@@ -215,7 +215,8 @@ def build_marker_relation_model(
     context: words either side of the pair read with it (solid; levitated for documents
         longer than ``max_length``).
     max_length: the most wordpieces in one encoder sequence.
-    batch_tokens: the most padded wordpieces the encoder runs at once.
+    batch_tokens: the most padded wordpieces the encoder runs at once; training keeps one
+        such chunk's activations at a time (its forward pass runs again for the gradient).
     scorer_width: width of the ReLU hidden layer before the output.
     dropout: dropout rate before and after the hidden layer.
     """
