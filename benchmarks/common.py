@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import spacy
 from spacy.language import Language
@@ -136,6 +136,24 @@ def training_overrides(work: Path, steps: int, seed: int, dev: str = "dev") -> D
         "training.optimizer.learn_rate.total_steps": steps,
         "training.optimizer.learn_rate.warmup_steps": steps // 10,
     }
+
+
+def trained_before(output: Path, overrides: Dict[str, Any]) -> Optional[Path]:
+    """The model-last an earlier run finished in ``output`` with the same overrides (read from
+    its saved config), or None."""
+    config_file = output / "model-last" / "config.cfg"
+    if not config_file.exists():
+        return None
+    config = Config().from_disk(config_file, interpolate=False)
+    for key, value in overrides.items():
+        *parents, leaf = key.split(".")
+        section: Any = config
+        for part in parents:
+            section = section.get(part, {})
+        if str(section.get(leaf)) != str(value):
+            return None
+    msg.info(f"{output.name}: reusing {config_file.parent} (trained with the same overrides)")
+    return config_file.parent
 
 
 def train(config: Config, output: Path, overrides: Dict[str, Any]) -> Path:

@@ -13,6 +13,7 @@ for context.
 
     python benchmarks/rel_conll04.py --quick   # 300 training sentences, 150 steps
     python benchmarks/rel_conll04.py           # full training set (922 sentences), 800 steps
+    ... --systems NAME,NAME    # some of the systems; --reuse-trained: after a run that stopped
 """
 
 from pathlib import Path
@@ -27,6 +28,7 @@ from common import (
     evaluate,
     save_docbin,
     train,
+    trained_before,
     training_overrides,
     use_device,
     write_results,
@@ -67,7 +69,12 @@ def prepare_conll04(work: Path, n_train: int) -> Dict[str, List[Doc]]:
 
 
 def main() -> None:
-    parser = benchmark_parser(__doc__)
+    parser = benchmark_parser(__doc__, systems=tuple(SYSTEMS))
+    parser.add_argument(
+        "--reuse-trained",
+        action="store_true",
+        help="use pipelines an earlier run finished in the work folder (same overrides)",
+    )
     args = parser.parse_args()
     use_device(args.gpu_id)
     mode = "quick" if args.quick else "full"
@@ -78,10 +85,14 @@ def main() -> None:
     systems: Dict[str, Any] = {}
     counts: Dict[str, Dict[str, Any]] = {}
     pipelines = {}
-    for name, (config_name, settings) in SYSTEMS.items():
+    for name in args.systems:
+        config_name, settings = SYSTEMS[name]
         config = Config().from_disk(ROOT / "configs" / config_name, interpolate=False)
         overrides = {**training_overrides(work, steps, args.seed, dev="valid"), **settings}
-        pipelines[name] = spacy.load(train(config, work / name, overrides))
+        model_dir = (args.reuse_trained and trained_before(work / name, overrides)) or train(
+            config, work / name, overrides
+        )
+        pipelines[name] = spacy.load(model_dir)
         scores, examples = evaluate(pipelines[name], splits["test"])
         counts[name] = {"ents": entity_counts(examples), "rel": relation_counts(examples)}
         systems[name] = {
@@ -99,14 +110,15 @@ def main() -> None:
     speed = best_words_per_second(pipelines, splits["test"], BATCH_SIZE)
     for name, words_per_second in speed.items():
         systems[name]["words_per_second"] = words_per_second
-        systems[name]["speed_vs_v2"] = round(words_per_second / speed[BASELINE], 3)
+        if BASELINE in speed:
+            systems[name]["speed_vs_v2"] = round(words_per_second / speed[BASELINE], 3)
     differences = {
         f"{name} - {BASELINE}": {
             key + "_f1": paired_bootstrap(micro_f1, counts[name][key], counts[BASELINE][key])
             for key in ("ents", "rel")
         }
-        for name in SYSTEMS
-        if name != BASELINE
+        for name in args.systems
+        if name != BASELINE and BASELINE in args.systems
     }
     msg.table(
         [
@@ -115,7 +127,7 @@ def main() -> None:
                 f"{s['ents_f1']:.4f}",
                 f"{s['rel_f1']:.4f}",
                 f"{s['words_per_second']:.0f}",
-                f"{s['speed_vs_v2']:.2f}x",
+                f"{s['speed_vs_v2']:.2f}x" if "speed_vs_v2" in s else "",
             )
             for name, s in systems.items()
         ]

@@ -17,6 +17,7 @@ end-to-end score the entity errors cost.
 
     python benchmarks/rel_conll04_gold_entities.py --quick   # 300 training sentences, 150 steps
     python benchmarks/rel_conll04_gold_entities.py           # 922 sentences, 800 steps
+    ... --systems NAME,NAME    # some of the systems; --reuse-trained: after a run that stopped
 """
 
 import json
@@ -30,6 +31,7 @@ from common import (
     evaluate,
     print_per_label_f1,
     train,
+    trained_before,
     training_overrides,
     use_device,
     with_entities,
@@ -55,7 +57,12 @@ BATCH_SIZE = 64
 
 
 def main() -> None:
-    parser = benchmark_parser(__doc__)
+    parser = benchmark_parser(__doc__, systems=tuple(SYSTEMS))
+    parser.add_argument(
+        "--reuse-trained",
+        action="store_true",
+        help="use pipelines an earlier run finished in the work folder (same overrides)",
+    )
     args = parser.parse_args()
     use_device(args.gpu_id)
     mode = "quick" if args.quick else "full"
@@ -66,10 +73,13 @@ def main() -> None:
     systems: Dict[str, Any] = {}
     counts = {}
     pipelines = {}
-    for name, (config_name, settings) in SYSTEMS.items():
+    for name in args.systems:
+        config_name, settings = SYSTEMS[name]
         config = Config().from_disk(ROOT / "configs" / config_name, interpolate=False)
         overrides = {**training_overrides(work, steps, args.seed, dev="valid"), **settings}
-        model_dir = train(config, work / name, overrides)
+        model_dir = (args.reuse_trained and trained_before(work / name, overrides)) or train(
+            config, work / name, overrides
+        )
         pipelines[name] = spacy.load(model_dir)
         scores, examples = evaluate(pipelines[name], splits["test"], given_entities=True)
         counts[name] = relation_counts(examples)
@@ -91,8 +101,8 @@ def main() -> None:
         f"{name} - {BASELINE}": {
             "rel_f1": paired_bootstrap(micro_f1, counts[name], counts[BASELINE])
         }
-        for name in SYSTEMS
-        if name != BASELINE
+        for name in args.systems
+        if name != BASELINE and BASELINE in args.systems
     }
     suffix = "" if mode == "full" else "-quick"
     end_to_end_file = ROOT / "benchmarks" / "results" / f"rel-conll04{suffix}.json"
