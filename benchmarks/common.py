@@ -138,22 +138,22 @@ def training_overrides(work: Path, steps: int, seed: int, dev: str = "dev") -> D
     }
 
 
+# written beside a finished training's model-last: the overrides it was trained with
+TRAINED = "trained.json"
+
+
 def trained_before(output: Path, overrides: Dict[str, Any]) -> Optional[Path]:
-    """The model-last an earlier run finished in ``output`` with the same overrides (read from
-    its saved config), or None."""
-    config_file = output / "model-last" / "config.cfg"
-    if not config_file.exists():
+    """The model-last of a `train` run that finished in ``output`` with the same overrides
+    (as its ``trained.json`` records them), or None."""
+    record = output / TRAINED
+    if not record.exists() or json.loads(record.read_text()) != _recorded(overrides):
         return None
-    config = Config().from_disk(config_file, interpolate=False)
-    for key, value in overrides.items():
-        *parents, leaf = key.split(".")
-        section: Any = config
-        for part in parents:
-            section = section.get(part, {})
-        if str(section.get(leaf)) != str(value):
-            return None
-    msg.info(f"{output.name}: reusing {config_file.parent} (trained with the same overrides)")
-    return config_file.parent
+    msg.info(f"{output.name}: reusing {output / 'model-last'} (trained with the same overrides)")
+    return output / "model-last"
+
+
+def _recorded(overrides: Dict[str, Any]) -> Dict[str, str]:
+    return {key: str(value) for key, value in overrides.items()}
 
 
 def train(config: Config, output: Path, overrides: Dict[str, Any]) -> Path:
@@ -166,7 +166,9 @@ def train(config: Config, output: Path, overrides: Dict[str, Any]) -> Path:
     for key, value in overrides.items():
         args += [f"--{key}", str(value)]
     msg.info(" ".join(args))
+    (output / TRAINED).unlink(missing_ok=True)
     subprocess.run(args, check=True)
+    (output / TRAINED).write_text(json.dumps(_recorded(overrides), indent=1))
     return output / "model-last"
 
 
