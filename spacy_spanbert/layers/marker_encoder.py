@@ -36,8 +36,9 @@ from ..markers import MARKER_MODES, PASS_MODES, levitated_markers, solid_text
 from ..quantization import quantize_linear_layers
 
 InT = Tuple[List[Doc], Ragged]
-# model types that take position ids and a 3-D attention mask, and their position offset
-LEVITATED_POSITION_OFFSET = {"bert": 0, "electra": 0, "roberta": 1, "xlm-roberta": 1}
+# model types that take position ids and a 3-D attention mask, and whether their position ids
+# start after the padding id (RoBERTa's way) rather than at 0
+LEVITATED_ENCODERS = {"bert": False, "electra": False, "roberta": True, "xlm-roberta": True}
 
 
 @dataclass
@@ -138,10 +139,10 @@ def init(model: Model[InT, Floats2d], X: Optional[InT] = None, Y: Any = None) ->
 
 def _check_passes(model: Model) -> None:
     config = _shim(model)._model.config
-    if model.attrs["passes"] == "levitated" and config.model_type not in LEVITATED_POSITION_OFFSET:
+    if model.attrs["passes"] == "levitated" and config.model_type not in LEVITATED_ENCODERS:
         raise ValueError(
             f'passes = "levitated" needs an encoder that takes position ids and a 2-D '
-            f"attention mask per sequence ({', '.join(LEVITATED_POSITION_OFFSET)}); "
+            f"attention mask per sequence ({', '.join(LEVITATED_ENCODERS)}); "
             f"'{model.attrs['name']}' is a {config.model_type} model. Use passes = \"solid\"."
         )
 
@@ -258,8 +259,7 @@ def levitated_sequences(model: Model, docs: List[Doc], pairs: Ragged) -> MarkedS
     and the pairs' markers after it, split over as many sequences as ``max_length`` needs."""
     tokenizer = _shim(model)._hfmodel.tokenizer
     config = _shim(model)._model.config
-    offset = LEVITATED_POSITION_OFFSET[config.model_type] * (config.pad_token_id or 0)
-    offset += LEVITATED_POSITION_OFFSET[config.model_type]
+    offset = config.pad_token_id + 1 if LEVITATED_ENCODERS[config.model_type] else 0
     typed = model.attrs["markers"] == "typed"
     max_length = int(model.attrs["max_length"])
     marker_ids: Dict[str, List[int]] = {}
