@@ -61,7 +61,7 @@ SIZES = {"quick": "tiny", "full": "mini"}  # tiny: 2 layers x 128; mini: 4 layer
 VOCAB_SIZE = 8000
 FINE_TUNE_RATE = 5e-4  # every system: random or briefly pretrained encoders need more than 1e-4
 FINE_TUNE_STEPS = {
-    "quick": {"genia": 250, "conll04": 250, "conll2003": 250},
+    "quick": {"genia": 300, "conll04": 300, "conll2003": 300},
     "full": {"genia": 1500, "conll04": 800, "conll2003": 1500},
 }
 
@@ -112,13 +112,13 @@ def tasks(work: Path, quick: bool) -> Dict[str, Dict[str, Any]]:
     conll2003 = prepare_conll2003(
         SHARED_DATA / "conll2003" / "iob2", work / "conll2003", 3000 if quick else 0, 1000
     )
-    steps = (300, 300, 300) if quick else (1500, 800, 1500)
+    steps = FINE_TUNE_STEPS["quick" if quick else "full"]
     return {
         "genia": {
             "config": "spans.cfg",
             "splits": genia,
             "dev": "dev",
-            "steps": steps[0],
+            "steps": steps["genia"],
             "f1": "spans_sc_f",
             "counts": lambda egs: span_counts(egs, "sc"),
             "overrides": {"components.spanbert_ner.suggester.max_size": MAX_WIDTH},
@@ -127,7 +127,7 @@ def tasks(work: Path, quick: bool) -> Dict[str, Dict[str, Any]]:
             "config": "rel.cfg",
             "splits": conll04,
             "dev": "valid",
-            "steps": steps[1],
+            "steps": steps["conll04"],
             "f1": "rel_micro_f",
             "counts": relation_counts,
             "overrides": {},
@@ -136,7 +136,7 @@ def tasks(work: Path, quick: bool) -> Dict[str, Dict[str, Any]]:
             "config": "ner.cfg",
             "splits": conll2003,
             "dev": "dev",
-            "steps": steps[2],
+            "steps": steps["conll2003"],
             "f1": "ents_f",
             "counts": entity_counts,
             "overrides": {},
