@@ -13,7 +13,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tupl
 import spacy
 from spacy.language import Language
 from spacy.scorer import Scorer
-from spacy.tokens import Doc, DocBin
+from spacy.tokens import Doc, DocBin, Span
 from spacy.training import Example
 from thinc.api import Config, set_gpu_allocator
 from wasabi import msg
@@ -223,9 +223,7 @@ def words_only(nlp: Language, doc: Doc) -> Doc:
 def with_entities(nlp: Language, doc: Doc) -> Doc:
     """A copy of ``doc`` with its words, spaces and entities (relations over given entities)."""
     copy = words_only(nlp, doc)
-    copy.ents = [copy[e.start : e.end] for e in doc.ents]
-    for ent, gold in zip(copy.ents, doc.ents):
-        ent.label_ = gold.label_
+    copy.ents = [Span(copy, e.start, e.end, label=e.label_) for e in doc.ents]
     return copy
 
 
