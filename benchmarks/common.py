@@ -26,12 +26,13 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
 def benchmark_parser(
-    doc: str, several_seeds: bool = False, systems: Sequence[str] = ()
+    doc: str, several_seeds: bool = False, systems: Sequence[str] = (), reuse: bool = False
 ) -> argparse.ArgumentParser:
     """Arguments every benchmark takes: --quick (a subset, minutes), --seed, --steps,
     --gpu-id (pass it to ``use_device``); with
     ``several_seeds``, --seeds (comma-separated training seeds) in place of --seed; with
-    ``systems``, --systems (which of them to run)."""
+    ``systems``, --systems (which of them to run); with ``reuse``, --reuse-trained (see
+    ``trained_or_train``)."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="subset of the data, minutes")
     if several_seeds:
@@ -66,6 +67,12 @@ def benchmark_parser(
             type=system_names,
             default=list(systems),
             help=f"comma-separated, some of {','.join(systems)} (default: all)",
+        )
+    if reuse:
+        parser.add_argument(
+            "--reuse-trained",
+            action="store_true",
+            help="use pipelines an earlier run finished in the work folder (same overrides)",
         )
     return parser
 
@@ -150,6 +157,15 @@ def trained_before(output: Path, overrides: Dict[str, Any]) -> Optional[Path]:
         return None
     msg.info(f"{output.name}: reusing {output / 'model-last'} (trained with the same overrides)")
     return output / "model-last"
+
+
+def trained_or_train(
+    config_file: Path, output: Path, overrides: Dict[str, Any], reuse: bool
+) -> Path:
+    """With ``reuse``, the pipeline an earlier run finished in ``output`` with the same
+    overrides, if there is one; else `train`'s on the config in ``config_file``."""
+    config = Config().from_disk(config_file, interpolate=False)
+    return (reuse and trained_before(output, overrides)) or train(config, output, overrides)
 
 
 def _recorded(overrides: Dict[str, Any]) -> Dict[str, str]:

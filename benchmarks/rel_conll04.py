@@ -16,8 +16,9 @@ for context.
     ... --systems NAME,NAME    # some of the systems; --reuse-trained: after a run that stopped
 """
 
+from argparse import Namespace
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
 import spacy
 from common import (
@@ -27,15 +28,14 @@ from common import (
     best_words_per_second,
     evaluate,
     save_docbin,
-    train,
-    trained_before,
+    trained_or_train,
     training_overrides,
     use_device,
     write_results,
 )
 from paired_bootstrap import entity_counts, micro_f1, paired_bootstrap, relation_counts
+from spacy.language import Language
 from spacy.tokens import Doc
-from thinc.api import Config
 from wasabi import msg
 
 from spacy_spanbert.corpus.relations_json import read_relations_json
@@ -43,14 +43,12 @@ from spacy_spanbert.corpus.relations_json import read_relations_json
 # Eberts & Ulges 2020 (arXiv:1909.07755), CoNLL04 test, micro F1.
 SPERT = {"ents_f1": 0.8894, "rel_f1": 0.7147}
 BASELINE = "spanbert_ner+rel"
+SOLID = {"components.spanbert_rel.model.passes": "solid"}
 # system: (config, overrides)
 SYSTEMS = {
     BASELINE: ("rel.cfg", {}),
     "spanbert_ner+rel_markers_levitated": ("rel_markers.cfg", {}),
-    "spanbert_ner+rel_markers_solid": (
-        "rel_markers.cfg",
-        {"components.spanbert_rel.model.passes": "solid"},
-    ),
+    "spanbert_ner+rel_markers_solid": ("rel_markers.cfg", SOLID),
 }
 BATCH_SIZE = 64
 
@@ -68,14 +66,24 @@ def prepare_conll04(work: Path, n_train: int) -> Dict[str, List[Doc]]:
     return splits
 
 
+def trained_pipelines(
+    args: Namespace, systems: Dict[str, Tuple[str, Dict[str, Any]]], work: Path, steps: int
+) -> Dict[str, Language]:
+    """The chosen systems (``args.systems``; name: (config in configs/, overrides)) trained
+    on ``work``'s CoNLL04 splits for ``steps`` (or reused with ``args.reuse_trained``),
+    loaded."""
+    pipelines = {}
+    for name in args.systems:
+        config_name, settings = systems[name]
+        overrides = {**training_overrides(work, steps, args.seed, dev="valid"), **settings}
+        config_file = ROOT / "configs" / config_name
+        model_dir = trained_or_train(config_file, work / name, overrides, args.reuse_trained)
+        pipelines[name] = spacy.load(model_dir)
+    return pipelines
+
+
 def main() -> None:
-    parser = benchmark_parser(__doc__, systems=tuple(SYSTEMS))
-    parser.add_argument(
-        "--reuse-trained",
-        action="store_true",
-        help="use pipelines an earlier run finished in the work folder (same overrides)",
-    )
-    args = parser.parse_args()
+    args = benchmark_parser(__doc__, systems=tuple(SYSTEMS), reuse=True).parse_args()
     use_device(args.gpu_id)
     mode = "quick" if args.quick else "full"
     n_train, steps = (300, 150) if args.quick else (0, 800)
@@ -84,16 +92,10 @@ def main() -> None:
     splits = prepare_conll04(work, n_train)
     systems: Dict[str, Any] = {}
     counts: Dict[str, Dict[str, Any]] = {}
-    pipelines = {}
-    for name in args.systems:
+    pipelines = trained_pipelines(args, SYSTEMS, work, steps)
+    for name, nlp in pipelines.items():
         config_name, settings = SYSTEMS[name]
-        config = Config().from_disk(ROOT / "configs" / config_name, interpolate=False)
-        overrides = {**training_overrides(work, steps, args.seed, dev="valid"), **settings}
-        model_dir = (args.reuse_trained and trained_before(work / name, overrides)) or train(
-            config, work / name, overrides
-        )
-        pipelines[name] = spacy.load(model_dir)
-        scores, examples = evaluate(pipelines[name], splits["test"])
+        scores, examples = evaluate(nlp, splits["test"])
         counts[name] = {"ents": entity_counts(examples), "rel": relation_counts(examples)}
         systems[name] = {
             "config": f"configs/{config_name}",

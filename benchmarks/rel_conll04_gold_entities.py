@@ -23,23 +23,18 @@ end-to-end score the entity errors cost.
 import json
 from typing import Any, Dict
 
-import spacy
 from common import (
     ROOT,
     benchmark_parser,
     best_words_per_second,
     evaluate,
     print_per_label_f1,
-    train,
-    trained_before,
-    training_overrides,
     use_device,
     with_entities,
     write_results,
 )
 from paired_bootstrap import micro_f1, paired_bootstrap, relation_counts
-from rel_conll04 import prepare_conll04
-from thinc.api import Config
+from rel_conll04 import SOLID, prepare_conll04, trained_pipelines
 from wasabi import msg
 
 END_TO_END = "spanbert_ner+rel"
@@ -48,22 +43,13 @@ BASELINE = "spanbert_rel_gold_entities"
 SYSTEMS = {
     BASELINE: ("rel_given_entities.cfg", {}),
     "markers_levitated_gold_entities": ("rel_given_entities_markers.cfg", {}),
-    "markers_solid_gold_entities": (
-        "rel_given_entities_markers.cfg",
-        {"components.spanbert_rel.model.passes": "solid"},
-    ),
+    "markers_solid_gold_entities": ("rel_given_entities_markers.cfg", SOLID),
 }
 BATCH_SIZE = 64
 
 
 def main() -> None:
-    parser = benchmark_parser(__doc__, systems=tuple(SYSTEMS))
-    parser.add_argument(
-        "--reuse-trained",
-        action="store_true",
-        help="use pipelines an earlier run finished in the work folder (same overrides)",
-    )
-    args = parser.parse_args()
+    args = benchmark_parser(__doc__, systems=tuple(SYSTEMS), reuse=True).parse_args()
     use_device(args.gpu_id)
     mode = "quick" if args.quick else "full"
     n_train, steps = (300, 150) if args.quick else (0, 800)
@@ -72,16 +58,10 @@ def main() -> None:
     splits = prepare_conll04(work, n_train)
     systems: Dict[str, Any] = {}
     counts = {}
-    pipelines = {}
-    for name in args.systems:
+    pipelines = trained_pipelines(args, SYSTEMS, work, steps)
+    for name, nlp in pipelines.items():
         config_name, settings = SYSTEMS[name]
-        config = Config().from_disk(ROOT / "configs" / config_name, interpolate=False)
-        overrides = {**training_overrides(work, steps, args.seed, dev="valid"), **settings}
-        model_dir = (args.reuse_trained and trained_before(work / name, overrides)) or train(
-            config, work / name, overrides
-        )
-        pipelines[name] = spacy.load(model_dir)
-        scores, examples = evaluate(pipelines[name], splits["test"], given_entities=True)
+        scores, examples = evaluate(nlp, splits["test"], given_entities=True)
         counts[name] = relation_counts(examples)
         systems[name] = {
             "config": f"configs/{config_name}",
