@@ -24,7 +24,8 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, cast
 
 import numpy
 import torch
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Span
+from spacy_transformers.align import get_span2wp_from_offset_mapping
 from spacy_transformers.data_classes import HFObjects
 from spacy_transformers.layers.hf_shim import HFShim
 from spacy_transformers.layers.hf_wrapper import HFWrapper
@@ -276,12 +277,16 @@ def levitated_sequences(model: Model, docs: List[Doc], pairs: Ragged) -> MarkedS
     # group the pairs (by their index in the input) by the window they are read in: the
     # whole doc when it fits
     windows: Dict[Tuple[int, int, int], List[Tuple[int, List[int]]]] = {}
+    encodings: Dict[Tuple[int, int, int], Any] = {}
     index = 0
     for i, (doc, doc_rows) in enumerate(zip(docs, _doc_rows(pairs))):
         if not len(doc_rows):
             continue
         longest = max(group_size(row) for row in doc_rows.tolist())
-        whole = len(tokenizer(doc.text)["input_ids"]) + longest <= max_length
+        encoded_doc = tokenizer(doc.text, return_offsets_mapping=True)
+        whole = len(encoded_doc["input_ids"]) + longest <= max_length
+        if whole:
+            encodings[(i, 0, len(doc))] = encoded_doc
         spans = (
             [(0, len(doc))] * len(doc_rows)
             if whole
@@ -294,7 +299,7 @@ def levitated_sequences(model: Model, docs: List[Doc], pairs: Ragged) -> MarkedS
     pair_order: List[int] = []
     for (i, start, end), indexed_rows in windows.items():
         window = docs[i][start:end]
-        encoded = tokenizer(
+        encoded = encodings.get((i, start, end)) or tokenizer(
             window.text, return_offsets_mapping=True, truncation=True, max_length=max_length
         )
         text_ids = encoded["input_ids"]
@@ -342,26 +347,14 @@ def levitated_sequences(model: Model, docs: List[Doc], pairs: Ragged) -> MarkedS
     return batch
 
 
-def _word_pieces(window: Any, offsets: Sequence[Tuple[int, int]]) -> Tuple[List[int], List[int]]:
-    """Per token of ``window`` (a Span), its first and last wordpiece; a token with none
-    (whitespace, or cut off by truncation) borrows its neighbour's."""
-    base = window.start_char
-    starts = [token.idx - base for token in window]
-    ends = [token.idx + len(token) - base for token in window]
-    first = [-1] * len(window)
-    last = [-1] * len(window)
-    token = 0
-    for piece, (start, end) in enumerate(offsets):
-        if end <= start:
-            continue
-        while token < len(window) and ends[token] <= start:
-            token += 1
-        if token == len(window):
-            break
-        if start < ends[token] and end > starts[token]:
-            if first[token] < 0:
-                first[token] = piece
-            last[token] = piece
+def _word_pieces(window: Span, offsets: Sequence[Tuple[int, int]]) -> Tuple[List[int], List[int]]:
+    """Per token of ``window``, its first and last wordpiece (spacy-transformers' alignment);
+    a token with none (cut off by truncation) borrows its neighbour's."""
+    # (n_pieces, 2) offsets, as spacy-transformers itself passes them (its stub says a tuple)
+    offsets_array = numpy.asarray(offsets, dtype="int64")
+    aligned = get_span2wp_from_offset_mapping(window, offsets_array)  # type: ignore[arg-type]
+    first = [min(pieces) if pieces else -1 for pieces in aligned]
+    last = [max(pieces) if pieces else -1 for pieces in aligned]
     fallback = 1 if len(offsets) > 1 else 0
     for k in range(len(window)):
         if first[k] < 0:
