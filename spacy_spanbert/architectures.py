@@ -26,7 +26,7 @@ from .layers.pair_encoder import PairEncoder
 from .layers.sigmoid_output import SigmoidOutput
 from .layers.span_boundary_encoder import SpanBoundaryEncoder
 from .layers.with_doc_cats import with_doc_cats
-from .quantization import QUANTIZE_OPTIONS, quantize_linear_layers
+from .quantization import QUANTIZE_OPTIONS, QUANTIZED_SAVE_ERROR, quantize_linear_layers
 
 
 @registry.architectures("spacy_spanbert.SpanBoundaryModel.v1")
@@ -330,10 +330,7 @@ class QuantizableTransformerModel(TransformerModel):
 
     def to_bytes(self) -> bytes:
         if self.attrs.get("quantized"):
-            raise ValueError(
-                'A pipeline loaded with quantize = "int8" can\'t be saved: save the fp32 '
-                "pipeline and quantize it when you load it."
-            )
+            raise ValueError(QUANTIZED_SAVE_ERROR)
         return super().to_bytes()
 
 

@@ -31,6 +31,13 @@ QUANTIZE_OPTIONS = ("int8",)
 FFN_OUTPUTS = (r"layer\.\d+\.output\.dense$",)
 
 
+# what saving a quantized encoder says: int8 is a load-time setting, never saved
+QUANTIZED_SAVE_ERROR = (
+    'A pipeline loaded with quantize = "int8" can\'t be saved: save the fp32 '
+    "pipeline and quantize it when you load it."
+)
+
+
 @lru_cache(maxsize=1)
 def has_vnni() -> bool:
     """Whether this CPU has AVX-512 VNNI (read from /proc/cpuinfo; False where unreadable)."""

@@ -34,7 +34,7 @@ from thinc.types import ArgsKwargs, Floats2d, Ints2d, Ragged
 
 from ..encoders import load_encoder
 from ..markers import MARKER_MODES, PASS_MODES, levitated_markers, solid_text
-from ..quantization import quantize_linear_layers
+from ..quantization import QUANTIZED_SAVE_ERROR, quantize_linear_layers
 
 InT = Tuple[List[Doc], Ragged]
 # model types that take position ids and a 3-D attention mask, and whether their position ids
@@ -71,10 +71,7 @@ class QuantizableHFShim(HFShim):
 
     def to_bytes(self) -> bytes:
         if self.quantized:
-            raise ValueError(
-                'A pipeline loaded with quantize = "int8" can\'t be saved: save the fp32 '
-                "pipeline and quantize it when you load it."
-            )
+            raise ValueError(QUANTIZED_SAVE_ERROR)
         return super().to_bytes()
 
 
