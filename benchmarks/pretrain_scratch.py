@@ -16,10 +16,13 @@ then fine-tuned on span tasks.
 
     python benchmarks/pretrain_scratch.py --quick   # tiny BERT, 400 steps, task subsets
     python benchmarks/pretrain_scratch.py           # mini BERT, 3,000 steps, full tasks
+    ... --reuse-trained   # after a run that stopped: finished pretrainings and fine-tunings
+                          # with the same settings are reused, unfinished pretrainings resume
 """
 
 import json
 from collections import Counter
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Tuple
 
@@ -30,7 +33,7 @@ from common import (
     SHARED_DATA,
     benchmark_parser,
     evaluate,
-    train,
+    trained_or_train,
     training_overrides,
     write_results,
 )
@@ -45,7 +48,6 @@ from paired_bootstrap import (
     span_counts,
 )
 from rel_conll04 import prepare_conll04
-from thinc.api import Config
 from transformers import BertModel, BertTokenizerFast
 from wasabi import msg
 
@@ -144,24 +146,43 @@ def tasks(work: Path, quick: bool) -> Dict[str, Dict[str, Any]]:
     }
 
 
+def pretrained(
+    initial: Path, texts: List[str], output: Path, settings: PretrainingSettings, reuse: bool
+) -> Dict[str, Any]:
+    """``pretrain``'s summary for ``settings.objective`` into ``output``; with ``reuse``, the
+    summary of an earlier run with the same settings, or that run resumed from its last
+    checkpoint."""
+    record = output / "summary.json"
+    recorded = {"settings": asdict(settings)}
+    if reuse and record.exists():
+        earlier = json.loads(record.read_text())
+        if earlier["settings"] == recorded["settings"]:
+            msg.info(f"{output.name}: reusing the pretraining finished in {output}")
+            return earlier["summary"]
+    resume = reuse and (output / "checkpoints").is_dir() and any((output / "checkpoints").iterdir())
+    summary = pretrain(initial, texts, output, settings=settings, resume=resume)
+    record.write_text(json.dumps({**recorded, "summary": summary}, indent=1))
+    return summary
+
+
 def fine_tune(
-    task: Dict[str, Any], work: Path, encoder: Path, seed: int
+    task: Dict[str, Any], work: Path, encoder: Path, seed: int, reuse: bool
 ) -> Tuple[float, numpy.ndarray]:
-    config = Config().from_disk(ROOT / "configs" / task["config"], interpolate=False)
     overrides = {
         **training_overrides(work, task["steps"], seed, dev=task["dev"]),
         "paths.encoder": str(encoder),
         "training.optimizer.learn_rate.initial_rate": FINE_TUNE_RATE,
         **task["overrides"],
     }
-    model_dir = train(config, work / f"model-{encoder.name}", overrides)
+    config_file = ROOT / "configs" / task["config"]
+    model_dir = trained_or_train(config_file, work / f"model-{encoder.name}", overrides, reuse)
     scores, examples = evaluate(spacy.load(model_dir), task["splits"]["test"])
     counts: Callable[[Any], numpy.ndarray] = task["counts"]
     return float(scores[task["f1"]]), counts(examples)
 
 
 def main() -> None:
-    parser = benchmark_parser(__doc__)
+    parser = benchmark_parser(__doc__, reuse=True)
     args = parser.parse_args()
     mode = "quick" if args.quick else "full"
     steps, batch_size, max_length = (400, 32, 128) if args.quick else (3000, 32, 128)
@@ -170,16 +191,18 @@ def main() -> None:
     texts = [text for source in texts_by_source.values() for text in source]
     words = sum(len(text.split()) for text in texts)
     msg.info(f"pretraining text: {len(texts)} documents, {words} words")
-    initial = build_from_scratch(
-        texts, work / "none", SIZES[mode], vocab_size=VOCAB_SIZE, lowercase=False, seed=args.seed
-    )
+    initial = work / "none"
+    if not (args.reuse_trained and (initial / "config.json").exists()):
+        build_from_scratch(
+            texts, initial, SIZES[mode], vocab_size=VOCAB_SIZE, lowercase=False, seed=args.seed
+        )
     settings = PretrainingSettings(
         max_steps=steps,
         batch_size=batch_size,
         max_length=max_length,
         learning_rate=5e-4,
         warmup_ratio=0.06,
-        save_steps=steps,
+        save_steps=500,
         logging_steps=max(steps // 30, 1),
         seed=args.seed,
     )
@@ -187,7 +210,7 @@ def main() -> None:
     encoders = {"none": initial}
     for objective in OBJECTIVES:
         settings.objective = objective
-        summary = pretrain(initial, texts, work / objective, settings=settings)
+        summary = pretrained(initial, texts, work / objective, settings, args.reuse_trained)
         curves = loss_curves(work / objective)
         pretraining[objective] = {
             "tokens_per_second": round(summary["tokens_per_second"], 1),
@@ -203,7 +226,7 @@ def main() -> None:
         counts = {}
         for name in SYSTEMS:
             f1, counts[name] = fine_tune(
-                task, work / "tasks" / task_name, encoders[name], args.seed
+                task, work / "tasks" / task_name, encoders[name], args.seed, args.reuse_trained
             )
             systems[name][task_name] = {"f1": f1}
             msg.info(f"{task_name}, {name}: test F1 {f1:.4f}")

@@ -22,6 +22,7 @@ from transformers import (
     TrainerCallback,
     TrainingArguments,
 )
+from transformers.trainer_utils import get_last_checkpoint
 
 from ..encoders import load_encoder, resolve_checkpoint
 from .masking import Example, SpanMaskingCollator, TokenMaskingCollator
@@ -226,6 +227,9 @@ def pretrain(
         data_collator=collator,
         callbacks=callbacks,
     )
+    checkpoints = output / "checkpoints"
+    resumed = get_last_checkpoint(str(checkpoints)) if resume and checkpoints.is_dir() else None
+    start_step = int(resumed.rsplit("-", 1)[1]) if resumed else 0
     start = time.perf_counter()
     result = trainer.train(resume_from_checkpoint=True if resume else None)  # type: ignore[attr-defined]
     elapsed = time.perf_counter() - start
@@ -235,14 +239,18 @@ def pretrain(
     with (output / "loss_log.jsonl").open("w", encoding="utf8") as file_:
         for entry in history:
             file_.write(json.dumps(entry) + "\n")
-    n_seen = settings.max_steps * settings.batch_size * settings.gradient_accumulation_steps
+    n_seen = (
+        (settings.max_steps - start_step)
+        * settings.batch_size
+        * settings.gradient_accumulation_steps
+    )
     tokens_per_block = blocks.n_tokens / len(blocks)
     losses = [entry["loss"] for entry in history if "loss" in entry]
     return {
         "train_loss": result.training_loss,
         "first_logged_loss": losses[0] if losses else None,
         "last_logged_loss": losses[-1] if losses else None,
-        "tokens_per_second": n_seen * tokens_per_block / elapsed,
+        "tokens_per_second": n_seen * tokens_per_block / elapsed,  # this call's steps only
         "blocks": len(blocks),
         "mlm_head_loaded": mlm_head_present(base_dir),
         "sbo_head_loaded": sbo_loaded,
