@@ -11,13 +11,9 @@ shards, a rerun with another model or other settings is refused, and a crash los
 the shard in flight.
 """
 
-import ctypes
-import ctypes.util
-import gc
 import hashlib
 import json
 import os
-import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +27,7 @@ from tqdm import tqdm
 
 from .corpus.errors import open_data_file
 from .corpus.output import write_json, write_json_lines
+from .memory import release_memory
 from .relations import get_relations
 
 FORMAT_VERSION = 1
@@ -338,7 +335,7 @@ def write_shard(
                 bin_.add(doc)
             if progress is not None:
                 progress.update(1)
-    release_memory()
+    release_memory(nlp.vocab)
     if progress is not None:
         progress.update(len(errors))
     if bin_ is not None:
@@ -350,28 +347,6 @@ def write_shard(
             partial.unlink(missing_ok=True)
     write_json_lines(path, lines)
     return summary
-
-
-def _libc_malloc_trim() -> Optional[Any]:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-    except OSError:
-        return None
-    return getattr(libc, "malloc_trim", None)
-
-
-MALLOC_TRIM = _libc_malloc_trim()
-
-
-def release_memory() -> None:
-    """Collect the shard's freed objects and hand the allocator's free pages back to the
-    system (glibc's ``malloc_trim``; elsewhere only the collection). Without the trim, the
-    pages a closed memory zone frees stay fragmented in the heap and RSS creeps up."""
-    gc.collect()
-    if MALLOC_TRIM is not None:
-        MALLOC_TRIM(0)
 
 
 def collect_errors(output_dir: Path) -> int:
