@@ -3,7 +3,8 @@ tests (tests/fixtures/pipeline-0.2.0: tiny encoder + spanbert_ner + spanbert_rel
 spanbert_textcat; what grows is the vocabulary and host-side state, not the encoder)
 annotates short synthetic order lines full of unique strings (ids, e-mail addresses, dates,
 amounts), once as shipped (a memory zone per shard, the vocabulary's tables compacted after
-each) and once with the zones switched off, each in a fresh process. RSS is read each time a shard is finished.
+each) and once with the zones switched off, each in a fresh process. RSS is read each time
+a shard is finished.
 
     python benchmarks/soak.py --quick   # 100,000 documents per run
     python benchmarks/soak.py           # 1,000,000 documents per run
@@ -51,9 +52,8 @@ def run(source: str, output: str, zones: bool) -> None:
     """One annotate run in this process, RSS sampled as each shard appears; prints JSON."""
     import spacy
 
-    from spacy_spanbert.annotate import annotate
-
     from spacy_spanbert import memory
+    from spacy_spanbert.annotate import annotate
 
     nlp = spacy.load(MODEL)
     if not zones:
