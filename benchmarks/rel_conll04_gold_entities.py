@@ -7,7 +7,8 @@ and evaluation) with the same encoder (all-MiniLM-L6-v2), data, steps and seed:
   (configs/rel_given_entities.cfg);
 - `markers_levitated_gold_entities`, `markers_solid_gold_entities`: MarkerRelationModel.v1,
   typed markers, an encoder of its own (configs/rel_given_entities_markers.cfg), one
-  sequence per document or one per pair.
+  sequence per document or one per pair;
+- `markers_levitated_untyped_gold_entities`: the same with untyped markers (faster).
 
 Strict relation P/R/F1 on the test split, overall and per label; the markers' difference to
 v2 with a 95% paired bootstrap interval over documents; inference words/s of each pipeline
@@ -34,7 +35,7 @@ from common import (
     write_results,
 )
 from paired_bootstrap import micro_f1, paired_bootstrap, relation_counts
-from rel_conll04 import SOLID, prepare_conll04, trained_pipelines
+from rel_conll04 import SOLID, UNTYPED, prepare_conll04, trained_pipelines
 from wasabi import msg
 
 END_TO_END = "spanbert_ner+rel"
@@ -44,6 +45,7 @@ SYSTEMS = {
     BASELINE: ("rel_given_entities.cfg", {}),
     "markers_levitated_gold_entities": ("rel_given_entities_markers.cfg", {}),
     "markers_solid_gold_entities": ("rel_given_entities_markers.cfg", SOLID),
+    "markers_levitated_untyped_gold_entities": ("rel_given_entities_markers.cfg", UNTYPED),
 }
 BATCH_SIZE = 64
 
