@@ -207,8 +207,9 @@ def build_marker_relation_model(
     name, tokenizer, revision, tokenizer_config, transformer_config, model_type, quantize:
         the encoder, as in ``spacy_spanbert.TransformerModel.v1`` (a hub id or a local
         directory; trained with the component, saved with the pipeline).
-    markers: "typed" (``@ * person * Anna Smith @``, the entity labels written in) or
-        "untyped" (``@ Anna Smith @``); punctuation, so no new vocabulary.
+    markers: "typed" (``@ * person * Anna Smith @``, the entity labels written in),
+        "untyped" (``@ Anna Smith @``), both punctuation, so no new vocabulary; or
+        "typed_tokens" (``[H:PER] Anna Smith [/H]``, one new vocabulary entry per marker).
     passes: "solid" (one encoder sequence per pair, markers in the text: the most accurate)
         or "levitated" (one sequence per document, each pair's markers after the text at its
         spans' positions: faster; BERT, ELECTRA, RoBERTa and XLM-R encoders).

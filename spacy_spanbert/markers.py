@@ -1,9 +1,18 @@
 """Entity markers for relation encoders (Zhou & Chen 2021; PURE; PL-Marker), as text.
 
-Markers are written in punctuation, so every tokenizer family reads them without new
-vocabulary: the head as ``@ * type * head words @`` and the tail as ``# ^ type ^ tail words #``
-(typed), or ``@ head words @`` and ``# tail words #`` (untyped). A pair is represented by the
-encoder's hidden states at the head's and the tail's opening marker (``@``, ``#``).
+Three kinds of markers (``markers``):
+
+- ``typed``: punctuation with the entity labels written in, the head as
+  ``@ * type * head words @`` and the tail as ``# ^ type ^ tail words #``; every tokenizer
+  family reads them without new vocabulary;
+- ``untyped``: ``@ head words @`` and ``# tail words #``;
+- ``typed_tokens``: one new vocabulary entry per marker, ``[H:type] head words [/H]`` and
+  ``[T:type] tail words [/T]`` (PURE's typed marker tokens), each embedding starting as the
+  mean of its ``typed`` form's wordpieces (:func:`marker_vocabulary`). The types of
+  ``typed`` in four wordpieces a pair instead of about ten.
+
+A pair is represented by the encoder's hidden states at the head's and the tail's opening
+marker.
 
 - solid: the markers are written into a window of the text around the pair, one encoder
   sequence per pair (:func:`solid_text`);
@@ -11,12 +20,13 @@ encoder's hidden states at the head's and the tail's opening marker (``@``, ``#`
   the position ids of the spans' boundary wordpieces (:func:`levitated_markers`).
 """
 
-from typing import List, Sequence, Tuple
+from typing import Dict, Iterable, List, Sequence, Tuple
 
-MARKER_MODES = ("typed", "untyped")
+MARKER_MODES = ("typed", "untyped", "typed_tokens")
 PASS_MODES = ("solid", "levitated")
 HEAD, TAIL = "@", "#"
 HEAD_TYPE, TAIL_TYPE = "*", "^"
+UNKNOWN_TYPE = "entity"
 
 # (start, end, type) of the head and of the tail, in token offsets (end exclusive)
 SpanType = Tuple[int, int, str]
@@ -24,21 +34,41 @@ SpanType = Tuple[int, int, str]
 
 def type_text(label: str) -> str:
     """How an entity label is written inside a typed marker: ``ORG_NAME`` -> ``org name``."""
-    return label.replace("_", " ").replace("-", " ").lower().strip() or "entity"
+    return label.replace("_", " ").replace("-", " ").lower().strip() or UNKNOWN_TYPE
 
 
-def opening_markers(head_type: str, tail_type: str, typed: bool) -> Tuple[str, str]:
-    """The head's and the tail's opening marker text."""
-    if not typed:
-        return HEAD, TAIL
-    return (
-        f"{HEAD} {HEAD_TYPE} {type_text(head_type)} {HEAD_TYPE}",
-        f"{TAIL} {TAIL_TYPE} {type_text(tail_type)} {TAIL_TYPE}",
-    )
+def pair_markers(head_type: str, tail_type: str, markers: str) -> Dict[str, str]:
+    """The text of a pair's four markers, by role: head_start, head_end, tail_start,
+    tail_end."""
+    if markers == "typed_tokens":
+        return {
+            "head_start": f"[H:{head_type}]",
+            "head_end": "[/H]",
+            "tail_start": f"[T:{tail_type}]",
+            "tail_end": "[/T]",
+        }
+    typed = markers == "typed"
+    return {
+        "head_start": f"{HEAD} {HEAD_TYPE} {type_text(head_type)} {HEAD_TYPE}" if typed else HEAD,
+        "head_end": HEAD,
+        "tail_start": f"{TAIL} {TAIL_TYPE} {type_text(tail_type)} {TAIL_TYPE}" if typed else TAIL,
+        "tail_end": TAIL,
+    }
+
+
+def marker_vocabulary(entity_labels: Iterable[str]) -> List[Tuple[str, str]]:
+    """The ``typed_tokens`` markers for these entity labels (and for an unknown type), each
+    with the ``typed`` text whose wordpieces' mean embedding it starts from."""
+    vocabulary: Dict[str, str] = {}
+    for label in [*entity_labels, UNKNOWN_TYPE]:
+        tokens = pair_markers(label, label, "typed_tokens")
+        punctuation = pair_markers(label, label, "typed")
+        vocabulary.update({tokens[role]: punctuation[role] for role in tokens})
+    return list(vocabulary.items())
 
 
 def solid_text(
-    words: Sequence[str], spaces: Sequence[bool], head: SpanType, tail: SpanType, typed: bool
+    words: Sequence[str], spaces: Sequence[bool], head: SpanType, tail: SpanType, markers: str
 ) -> Tuple[str, int, int]:
     """The words (with their trailing spaces) with the pair's markers written in.
 
@@ -46,10 +76,13 @@ def solid_text(
     Head and tail may nest or overlap: at a word boundary closing markers come before opening
     ones, and of two spans opening at the same word the longer one opens first.
     """
-    head_open, tail_open = opening_markers(head[2], tail[2], typed)
+    texts = pair_markers(head[2], tail[2], markers)
     spans = sorted(
-        [(head[0], head[1], HEAD, head_open), (tail[0], tail[1], TAIL, tail_open)],
-        key=lambda span: (span[0], -span[1], span[2] == TAIL),
+        [
+            (head[0], head[1], "head", texts["head_start"], texts["head_end"]),
+            (tail[0], tail[1], "tail", texts["tail_start"], texts["tail_end"]),
+        ],
+        key=lambda span: (span[0], -span[1], span[2] == "tail"),
     )
     parts: List[str] = []
     length = 0
@@ -61,28 +94,22 @@ def solid_text(
         length += len(text)
 
     for i in range(len(words) + 1):
-        for _, end, marker, _ in reversed(spans):
+        for _, end, _, _, closing in reversed(spans):
             if end == i:
-                add(f"{marker} " if parts[-1].endswith(" ") else f" {marker} ")
-        for start, _, marker, opening in spans:
+                add(f"{closing} " if parts[-1].endswith(" ") else f" {closing} ")
+        for start, _, role, opening, _ in spans:
             if start == i:
                 if parts and not parts[-1].endswith(" "):
                     add(" ")
-                openings[marker] = length
+                openings[role] = length
                 add(f"{opening} ")
         if i < len(words):
             add(words[i] + (" " if spaces[i] else ""))
     text = "".join(parts).rstrip()
-    return text, openings[HEAD], openings[TAIL]
+    return text, openings["head"], openings["tail"]
 
 
-def levitated_markers(head_type: str, tail_type: str, typed: bool) -> List[Tuple[str, str]]:
+def levitated_markers(head_type: str, tail_type: str, markers: str) -> List[Tuple[str, str]]:
     """A pair's levitated markers as (role, text) in order: the head's opening and closing
     marker, then the tail's; role is one of head_start, head_end, tail_start, tail_end."""
-    head_open, tail_open = opening_markers(head_type, tail_type, typed)
-    return [
-        ("head_start", head_open),
-        ("head_end", HEAD),
-        ("tail_start", tail_open),
-        ("tail_end", TAIL),
-    ]
+    return list(pair_markers(head_type, tail_type, markers).items())

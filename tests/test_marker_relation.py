@@ -18,7 +18,7 @@ from spacy_spanbert.layers.marker_encoder import (
     levitated_sequences,
     solid_sequences,
 )
-from spacy_spanbert.markers import solid_text
+from spacy_spanbert.markers import marker_vocabulary, solid_text
 from spacy_spanbert.relations import get_relations
 
 from .test_relation import DATA, make_examples, rel_tuples
@@ -215,18 +215,69 @@ def test_solid_and_levitated_inputs(marker_bert: Path) -> None:
 )
 def test_solid_text_places_markers(head, tail, expected) -> None:
     text, head_char, tail_char = solid_text(
-        ["a", "c", "d", "."], [True, True, False, False], head, tail, typed=False
+        ["a", "c", "d", "."], [True, True, False, False], head, tail, "untyped"
     )
     assert text.replace("b ", "") == expected.replace("b ", "")
     assert (text[head_char], text[tail_char]) == ("@", "#")
 
 
 def test_typed_marker_text() -> None:
-    text, head_char, tail_char = solid_text(
-        ["Anna", "met", "Bob"], [True, True, False], (0, 1, "PER"), (2, 3, "ORG_NAME"), True
-    )
+    words, spaces = ["Anna", "met", "Bob"], [True, True, False]
+    head, tail = (0, 1, "PER"), (2, 3, "ORG_NAME")
+    text, head_char, tail_char = solid_text(words, spaces, head, tail, "typed")
     assert text == "@ * per * Anna @ met # ^ org name ^ Bob #"
     assert text[head_char:].startswith("@ *") and text[tail_char:].startswith("# ^")
+    text, head_char, tail_char = solid_text(words, spaces, head, tail, "typed_tokens")
+    assert text == "[H:PER] Anna [/H] met [T:ORG_NAME] Bob [/T]"
+    assert text[head_char:].startswith("[H:") and text[tail_char:].startswith("[T:")
+
+
+def test_marker_vocabulary_starts_from_the_punctuation_markers() -> None:
+    assert dict(marker_vocabulary(["PER"])) == {
+        "[H:PER]": "@ * per *",
+        "[/H]": "@",
+        "[T:PER]": "# ^ per ^",
+        "[/T]": "#",
+        "[H:entity]": "@ * entity *",
+        "[T:entity]": "# ^ entity ^",
+    }
+
+
+def test_typed_marker_tokens(marker_bert: Path, tmp_path: Path) -> None:
+    """One wordpiece a marker, solid and levitated, embedded at first as the mean of the
+    punctuation markers' wordpieces; saved and loaded with the pipeline."""
+    nlp = trained(marker_bert, steps=40, passes="levitated", markers="typed_tokens")
+    examples = make_examples(nlp)
+    assert nlp.evaluate(examples)["rel_micro_f"] == 1.0
+    encoder = nlp.get_pipe("spanbert_rel").model.get_ref("marker_encoder")
+    tokenizer = encoder.layers[0].shims[0]._hfmodel.tokenizer
+    doc = nlp.make_doc("Anna Smith works for Acme Corp in Paris today .")
+    pairs = Ragged(numpy.array([[0, 2, 4, 6, 3, 2]], dtype="i"), numpy.array([1], dtype="i"))
+    solid = solid_sequences(encoder, [doc], pairs)
+    pieces = tokenizer.convert_ids_to_tokens(solid.input_ids[0])
+    assert " ".join(pieces[1:6]) == "[H:PER] Anna Smith [/H] works"
+    _, head, tail = solid.pair_rows[0]
+    assert (pieces[head], pieces[tail]) == ("[H:PER]", "[T:ORG]")
+    levitated = levitated_sequences(encoder, [doc], pairs)
+    n_text = len(tokenizer(doc.text)["input_ids"])
+    markers = tokenizer.convert_ids_to_tokens(levitated.input_ids[0][n_text:])
+    assert markers == ["[H:PER]", "[/H]", "[T:ORG]", "[/T]"]
+    untrained = make_nlp(marker_bert)
+    untrained.add_pipe(
+        "spanbert_rel", config=marker_model(marker_bert, markers="typed_tokens")
+    ).initialize(lambda: examples, nlp=untrained)
+    start = untrained.get_pipe("spanbert_rel").model.get_ref("marker_encoder")
+    shim = start.layers[0].shims[0]
+    weights = shim._model.get_input_embeddings().weight
+    ids = shim._hfmodel.tokenizer(" @ * per *", add_special_tokens=False)["input_ids"]
+    row = shim._hfmodel.tokenizer.convert_tokens_to_ids("[H:PER]")
+    torch.testing.assert_close(weights[row], weights[ids].mean(dim=0))
+    nlp.to_disk(tmp_path)
+    reloaded = spacy.load(tmp_path)
+    text = DATA[0][0]
+    before, after = get_relations(nlp(text)), get_relations(reloaded(text))
+    assert [r.label for r in after] == [r.label for r in before]
+    assert [r.score for r in after] == pytest.approx([r.score for r in before], abs=1e-5)
 
 
 @pytest.mark.parametrize("decision", ["directed", "pair"])

@@ -31,9 +31,16 @@ from spacy_transformers.layers.hf_shim import HFShim
 from spacy_transformers.layers.hf_wrapper import HFWrapper
 from thinc.api import Model, torch2xp, xp2torch
 from thinc.types import ArgsKwargs, Floats2d, Ints2d, Ragged
+from tokenizers import AddedToken
 
 from ..encoders import load_encoder
-from ..markers import MARKER_MODES, PASS_MODES, levitated_markers, solid_text
+from ..markers import (
+    MARKER_MODES,
+    PASS_MODES,
+    levitated_markers,
+    marker_vocabulary,
+    solid_text,
+)
 from ..quantization import QUANTIZED_SAVE_ERROR, quantize_linear_layers
 
 InT = Tuple[List[Doc], Ragged]
@@ -131,8 +138,32 @@ def init(model: Model[InT, Floats2d], X: Optional[InT] = None, Y: Any = None) ->
         shim._hfmodel.transformer = hf.transformer
         shim._hfmodel.vocab_file_contents = hf.vocab_file_contents
         model.attrs["has_transformer"] = True
+    if model.attrs["markers"] == "typed_tokens":
+        add_marker_tokens(model)
     _check_passes(model)
     model.set_dim("nO", 2 * _shim(model)._model.config.hidden_size)
+
+
+def add_marker_tokens(model: Model) -> None:
+    """Add the ``typed_tokens`` markers of ``attrs["entity_labels"]`` that the tokenizer
+    lacks to its vocabulary, as special tokens (never split or lower-cased), each embedding
+    the mean of its punctuation form's wordpieces' embeddings."""
+    tokenizer = _shim(model)._hfmodel.tokenizer
+    transformer = _shim(model)._model
+    vocabulary = marker_vocabulary(model.attrs["entity_labels"])
+    new = [(token, text) for token, text in vocabulary if token not in tokenizer.get_vocab()]
+    if not new:
+        return
+    sources = [tokenizer(" " + text, add_special_tokens=False)["input_ids"] for _, text in new]
+    tokenizer.add_tokens(
+        [AddedToken(token, special=True, normalized=False) for token, _ in new],
+        special_tokens=True,
+    )
+    embeddings = transformer.resize_token_embeddings(len(tokenizer), mean_resizing=False)
+    with torch.no_grad():
+        for (token, _), ids in zip(new, sources):
+            row = tokenizer.convert_tokens_to_ids(token)
+            embeddings.weight[row] = embeddings.weight[ids].mean(dim=0)
 
 
 def _check_passes(model: Model) -> None:
@@ -214,7 +245,7 @@ def _doc_rows(pairs: Ragged) -> List[numpy.ndarray]:
 def solid_sequences(model: Model, docs: List[Doc], pairs: Ragged) -> MarkedSequences:
     """One sequence per pair: the pair's window with its markers written in."""
     tokenizer = _shim(model)._hfmodel.tokenizer
-    typed = model.attrs["markers"] == "typed"
+    markers = model.attrs["markers"]
     texts: List[str] = []
     openings: List[Tuple[int, int]] = []
     for doc, rows in zip(docs, _doc_rows(pairs)):
@@ -224,7 +255,7 @@ def solid_sequences(model: Model, docs: List[Doc], pairs: Ragged) -> MarkedSeque
             spaces = [bool(token.whitespace_) for token in doc[start:end]]
             head = (row[0] - start, row[1] - start, _type_label(model, row[4]))
             tail = (row[2] - start, row[3] - start, _type_label(model, row[5]))
-            text, head_char, tail_char = solid_text(words, spaces, head, tail, typed)
+            text, head_char, tail_char = solid_text(words, spaces, head, tail, markers)
             texts.append(text)
             openings.append((head_char, tail_char))
     batch = MarkedSequences()
@@ -258,7 +289,7 @@ def levitated_sequences(model: Model, docs: List[Doc], pairs: Ragged) -> MarkedS
     tokenizer = _shim(model)._hfmodel.tokenizer
     config = _shim(model)._model.config
     offset = config.pad_token_id + 1 if LEVITATED_ENCODERS[config.model_type] else 0
-    typed = model.attrs["markers"] == "typed"
+    markers = model.attrs["markers"]
     max_length = int(model.attrs["max_length"])
     marker_ids: Dict[str, List[int]] = {}
 
@@ -269,7 +300,7 @@ def levitated_sequences(model: Model, docs: List[Doc], pairs: Ragged) -> MarkedS
 
     def group_size(row: List[int]) -> int:
         labels = _type_label(model, row[4]), _type_label(model, row[5])
-        return sum(len(ids_of(text)) for _, text in levitated_markers(*labels, typed))
+        return sum(len(ids_of(text)) for _, text in levitated_markers(*labels, markers))
 
     # group the pairs (by their index in the input) by the window they are read in: the
     # whole doc when it fits
@@ -312,7 +343,7 @@ def levitated_sequences(model: Model, docs: List[Doc], pairs: Ragged) -> MarkedS
                 "tail_end": last[row[3] - start - 1],
             }
             groups.append(
-                [(ids_of(text), at[role]) for role, text in levitated_markers(*labels, typed)]
+                [(ids_of(text), at[role]) for role, text in levitated_markers(*labels, markers)]
             )
         indices = [k for k, _ in indexed_rows]
         for sequence_groups, pair_indices in _packed(groups, n_text, max_length, indices):
