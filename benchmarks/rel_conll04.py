@@ -6,8 +6,9 @@ same encoder (all-MiniLM-L6-v2), data, steps and seed:
 - `spanbert_ner+rel_markers_levitated`, `spanbert_ner+rel_markers_solid`:
   MarkerRelationModel.v1, typed markers, a relation encoder of its own
   (configs/rel_markers.cfg), one sequence per document or one per pair;
-- `spanbert_ner+rel_markers_levitated_untyped`: the same with untyped markers (4 wordpieces
-  a pair instead of about 10: faster).
+- `spanbert_ner+rel_markers_levitated_untyped`, `spanbert_ner+rel_markers_levitated_tokens`:
+  the same with untyped markers or typed marker tokens (4 wordpieces a pair instead of about
+  10: faster).
 
 The markers' difference to v2 with 95% paired bootstrap intervals over documents, inference
 words/s of each pipeline in the same run, and SpERT's published figures (BERT-base cased)
@@ -47,12 +48,14 @@ SPERT = {"ents_f1": 0.8894, "rel_f1": 0.7147}
 BASELINE = "spanbert_ner+rel"
 SOLID = {"components.spanbert_rel.model.passes": "solid"}
 UNTYPED = {"components.spanbert_rel.model.markers": "untyped"}
+TOKENS = {"components.spanbert_rel.model.markers": "typed_tokens"}
 # system: (config, overrides)
 SYSTEMS = {
     BASELINE: ("rel.cfg", {}),
     "spanbert_ner+rel_markers_levitated": ("rel_markers.cfg", {}),
     "spanbert_ner+rel_markers_solid": ("rel_markers.cfg", SOLID),
     "spanbert_ner+rel_markers_levitated_untyped": ("rel_markers.cfg", UNTYPED),
+    "spanbert_ner+rel_markers_levitated_tokens": ("rel_markers.cfg", TOKENS),
 }
 BATCH_SIZE = 64
 

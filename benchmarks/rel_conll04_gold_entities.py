@@ -8,7 +8,8 @@ and evaluation) with the same encoder (all-MiniLM-L6-v2), data, steps and seed:
 - `markers_levitated_gold_entities`, `markers_solid_gold_entities`: MarkerRelationModel.v1,
   typed markers, an encoder of its own (configs/rel_given_entities_markers.cfg), one
   sequence per document or one per pair;
-- `markers_levitated_untyped_gold_entities`: the same with untyped markers (faster).
+- `markers_levitated_untyped_gold_entities`, `markers_levitated_tokens_gold_entities`: the
+  same with untyped markers or typed marker tokens (faster).
 
 Strict relation P/R/F1 on the test split, overall and per label; the markers' difference to
 v2 with a 95% paired bootstrap interval over documents; inference words/s of each pipeline
@@ -35,7 +36,7 @@ from common import (
     write_results,
 )
 from paired_bootstrap import micro_f1, paired_bootstrap, relation_counts
-from rel_conll04 import SOLID, UNTYPED, prepare_conll04, trained_pipelines
+from rel_conll04 import SOLID, TOKENS, UNTYPED, prepare_conll04, trained_pipelines
 from wasabi import msg
 
 END_TO_END = "spanbert_ner+rel"
@@ -46,6 +47,7 @@ SYSTEMS = {
     "markers_levitated_gold_entities": ("rel_given_entities_markers.cfg", {}),
     "markers_solid_gold_entities": ("rel_given_entities_markers.cfg", SOLID),
     "markers_levitated_untyped_gold_entities": ("rel_given_entities_markers.cfg", UNTYPED),
+    "markers_levitated_tokens_gold_entities": ("rel_given_entities_markers.cfg", TOKENS),
 }
 BATCH_SIZE = 64
 
