@@ -2,7 +2,7 @@
 markers, solid (a sequence per pair) or levitated (markers after the text)."""
 
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
 import numpy
 import pytest
@@ -14,6 +14,7 @@ from spacy.util import fix_random_seed
 from thinc.api import Ragged
 
 from spacy_spanbert.layers.marker_encoder import (
+    MarkedSequences,
     encoder_chunks,
     levitated_sequences,
     solid_sequences,
@@ -165,13 +166,21 @@ def test_training_in_chunks_gives_one_pass_gradient(marker_bert: Path, passes: s
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
 
 
-def test_solid_and_levitated_inputs(marker_bert: Path) -> None:
-    nlp = trained(marker_bert, steps=1, passes="solid")
+def marked_inputs(nlp: Language) -> Tuple[Any, MarkedSequences, MarkedSequences, int]:
+    """The tokenizer, the solid and the levitated encoder input of the pair (Anna Smith, Acme
+    Corp), and how many wordpieces the text takes."""
     encoder = nlp.get_pipe("spanbert_rel").model.get_ref("marker_encoder")
     tokenizer = encoder.layers[0].shims[0]._hfmodel.tokenizer
     doc = nlp.make_doc("Anna Smith works for Acme Corp in Paris today .")
     pairs = Ragged(numpy.array([[0, 2, 4, 6, 3, 2]], dtype="i"), numpy.array([1], dtype="i"))
     solid = solid_sequences(encoder, [doc], pairs)
+    levitated = levitated_sequences(encoder, [doc], pairs)
+    return tokenizer, solid, levitated, len(tokenizer(doc.text)["input_ids"])
+
+
+def test_solid_and_levitated_inputs(marker_bert: Path) -> None:
+    nlp = trained(marker_bert, steps=1, passes="solid")
+    tokenizer, solid, levitated, n_text = marked_inputs(nlp)
     pieces = tokenizer.convert_ids_to_tokens(solid.input_ids[0])
     _, head, tail = solid.pair_rows[0]
     assert (
@@ -179,9 +188,7 @@ def test_solid_and_levitated_inputs(marker_bert: Path) -> None:
         == "@ * per * Anna Smith @ works for # ^ org ^ Acme Corp # in Paris today ."
     )
     assert (pieces[head], pieces[tail]) == ("@", "#")
-    levitated = levitated_sequences(encoder, [doc], pairs)
     ids, positions = levitated.input_ids[0], levitated.position_ids[0]
-    n_text = len(tokenizer(doc.text)["input_ids"])
     assert tokenizer.convert_ids_to_tokens(ids[n_text:]) == [
         "@",
         "*",
@@ -249,17 +256,11 @@ def test_typed_marker_tokens(marker_bert: Path, tmp_path: Path) -> None:
     nlp = trained(marker_bert, steps=40, passes="levitated", markers="typed_tokens")
     examples = make_examples(nlp)
     assert nlp.evaluate(examples)["rel_micro_f"] == 1.0
-    encoder = nlp.get_pipe("spanbert_rel").model.get_ref("marker_encoder")
-    tokenizer = encoder.layers[0].shims[0]._hfmodel.tokenizer
-    doc = nlp.make_doc("Anna Smith works for Acme Corp in Paris today .")
-    pairs = Ragged(numpy.array([[0, 2, 4, 6, 3, 2]], dtype="i"), numpy.array([1], dtype="i"))
-    solid = solid_sequences(encoder, [doc], pairs)
+    tokenizer, solid, levitated, n_text = marked_inputs(nlp)
     pieces = tokenizer.convert_ids_to_tokens(solid.input_ids[0])
     assert " ".join(pieces[1:6]) == "[H:PER] Anna Smith [/H] works"
     _, head, tail = solid.pair_rows[0]
     assert (pieces[head], pieces[tail]) == ("[H:PER]", "[T:ORG]")
-    levitated = levitated_sequences(encoder, [doc], pairs)
-    n_text = len(tokenizer(doc.text)["input_ids"])
     markers = tokenizer.convert_ids_to_tokens(levitated.input_ids[0][n_text:])
     assert markers == ["[H:PER]", "[/H]", "[T:ORG]", "[/T]"]
     untrained = make_nlp(marker_bert)
