@@ -8,7 +8,9 @@ same encoder (all-MiniLM-L6-v2), data, steps and seed:
   (configs/rel_markers.cfg), one sequence per document or one per pair;
 - `spanbert_ner+rel_markers_levitated_untyped`, `spanbert_ner+rel_markers_levitated_tokens`:
   the same with untyped markers or typed marker tokens (4 wordpieces a pair instead of about
-  10: faster).
+  10: faster);
+- `spanbert_ner+rel_markers_levitated_tokens_3_layers`: typed marker tokens read by the
+  relation encoder's first 3 layers of 6 (`transformer_config = {"num_hidden_layers": 3}`).
 
 The markers' difference to v2 with 95% paired bootstrap intervals over documents, inference
 words/s of each pipeline in the same run, and SpERT's published figures (BERT-base cased)
@@ -49,6 +51,8 @@ BASELINE = "spanbert_ner+rel"
 SOLID = {"components.spanbert_rel.model.passes": "solid"}
 UNTYPED = {"components.spanbert_rel.model.markers": "untyped"}
 TOKENS = {"components.spanbert_rel.model.markers": "typed_tokens"}
+# the relation encoder's first 3 of its 6 layers
+THREE_LAYERS = {"components.spanbert_rel.model.transformer_config": '{"num_hidden_layers": 3}'}
 # system: (config, overrides)
 SYSTEMS = {
     BASELINE: ("rel.cfg", {}),
@@ -56,6 +60,10 @@ SYSTEMS = {
     "spanbert_ner+rel_markers_solid": ("rel_markers.cfg", SOLID),
     "spanbert_ner+rel_markers_levitated_untyped": ("rel_markers.cfg", UNTYPED),
     "spanbert_ner+rel_markers_levitated_tokens": ("rel_markers.cfg", TOKENS),
+    "spanbert_ner+rel_markers_levitated_tokens_3_layers": (
+        "rel_markers.cfg",
+        {**TOKENS, **THREE_LAYERS},
+    ),
 }
 BATCH_SIZE = 64
 
