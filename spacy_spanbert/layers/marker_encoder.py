@@ -295,7 +295,13 @@ def levitated_sequences(model: Model, docs: List[Doc], pairs: Ragged) -> MarkedS
 
     def ids_of(text: str) -> List[int]:
         if text not in marker_ids:
-            marker_ids[text] = tokenizer(" " + text, add_special_tokens=False)["input_ids"]
+            # a marker token is its own id: with a space before it, byte-level BPE would add
+            # a space token
+            marker_ids[text] = (
+                [tokenizer.convert_tokens_to_ids(text)]
+                if markers == "typed_tokens"
+                else tokenizer(" " + text, add_special_tokens=False)["input_ids"]
+            )
         return marker_ids[text]
 
     def group_size(row: List[int]) -> int:
