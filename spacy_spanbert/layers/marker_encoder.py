@@ -150,8 +150,9 @@ def add_marker_tokens(model: Model) -> None:
     the mean of its punctuation form's wordpieces' embeddings."""
     tokenizer = _shim(model)._hfmodel.tokenizer
     transformer = _shim(model)._model
+    known = tokenizer.get_vocab()  # built anew on each call: read it once
     vocabulary = marker_vocabulary(model.attrs["entity_labels"])
-    new = [(token, text) for token, text in vocabulary if token not in tokenizer.get_vocab()]
+    new = [(token, text) for token, text in vocabulary if token not in known]
     if not new:
         return
     sources = [tokenizer(" " + text, add_special_tokens=False)["input_ids"] for _, text in new]
