@@ -10,7 +10,9 @@ same encoder (all-MiniLM-L6-v2), data, steps and seed:
   the same with untyped markers or typed marker tokens (4 wordpieces a pair instead of about
   10: faster);
 - `spanbert_ner+rel_markers_levitated_tokens_3_layers`: typed marker tokens read by the
-  relation encoder's first 3 layers of 6 (`transformer_config = {"num_hidden_layers": 3}`).
+  relation encoder's first 3 layers of 6 (`transformer_config = {"num_hidden_layers": 3}`);
+- `spanbert_ner+rel_markers_packed_tokens_3_layers`: the same, packed (PL-Marker): one
+  sequence per head entity, the head's markers in the text, its tails' levitated.
 
 The markers' difference to v2 with 95% paired bootstrap intervals over documents, inference
 words/s of each pipeline in the same run, and SpERT's published figures (BERT-base cased)
@@ -49,6 +51,7 @@ from spacy_spanbert.corpus.relations_json import read_relations_json
 SPERT = {"ents_f1": 0.8894, "rel_f1": 0.7147}
 BASELINE = "spanbert_ner+rel"
 SOLID = {"components.spanbert_rel.model.passes": "solid"}
+PACKED = {"components.spanbert_rel.model.passes": "packed"}
 UNTYPED = {"components.spanbert_rel.model.markers": "untyped"}
 TOKENS = {"components.spanbert_rel.model.markers": "typed_tokens"}
 # the relation encoder's first 3 of its 6 layers
@@ -63,6 +66,10 @@ SYSTEMS = {
     "spanbert_ner+rel_markers_levitated_tokens_3_layers": (
         "rel_markers.cfg",
         {**TOKENS, **THREE_LAYERS},
+    ),
+    "spanbert_ner+rel_markers_packed_tokens_3_layers": (
+        "rel_markers.cfg",
+        {**PACKED, **TOKENS, **THREE_LAYERS},
     ),
 }
 BATCH_SIZE = 64

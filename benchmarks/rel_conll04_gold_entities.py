@@ -9,7 +9,10 @@ and evaluation) with the same encoder (all-MiniLM-L6-v2), data, steps and seed:
   typed markers, an encoder of its own (configs/rel_given_entities_markers.cfg), one
   sequence per document or one per pair;
 - `markers_levitated_untyped_gold_entities`, `markers_levitated_tokens_gold_entities`: the
-  same with untyped markers or typed marker tokens (faster).
+  same with untyped markers or typed marker tokens (faster);
+- `markers_levitated_tokens_3_layers_gold_entities`,
+  `markers_packed_tokens_3_layers_gold_entities`: typed marker tokens read by the relation
+  encoder's first 3 layers of 6, levitated or packed (one sequence per head entity).
 
 Strict relation P/R/F1 on the test split, overall and per label; the markers' difference to
 v2 with a 95% paired bootstrap interval over documents; inference words/s of each pipeline
@@ -36,7 +39,15 @@ from common import (
     write_results,
 )
 from paired_bootstrap import micro_f1, paired_bootstrap, relation_counts
-from rel_conll04 import SOLID, TOKENS, UNTYPED, prepare_conll04, trained_pipelines
+from rel_conll04 import (
+    PACKED,
+    SOLID,
+    THREE_LAYERS,
+    TOKENS,
+    UNTYPED,
+    prepare_conll04,
+    trained_pipelines,
+)
 from wasabi import msg
 
 END_TO_END = "spanbert_ner+rel"
@@ -48,6 +59,14 @@ SYSTEMS = {
     "markers_solid_gold_entities": ("rel_given_entities_markers.cfg", SOLID),
     "markers_levitated_untyped_gold_entities": ("rel_given_entities_markers.cfg", UNTYPED),
     "markers_levitated_tokens_gold_entities": ("rel_given_entities_markers.cfg", TOKENS),
+    "markers_levitated_tokens_3_layers_gold_entities": (
+        "rel_given_entities_markers.cfg",
+        {**TOKENS, **THREE_LAYERS},
+    ),
+    "markers_packed_tokens_3_layers_gold_entities": (
+        "rel_given_entities_markers.cfg",
+        {**PACKED, **TOKENS, **THREE_LAYERS},
+    ),
 }
 BATCH_SIZE = 64
 

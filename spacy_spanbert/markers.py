@@ -17,13 +17,15 @@ marker.
 - solid: the markers are written into a window of the text around the pair, one encoder
   sequence per pair (:func:`solid_text`);
 - levitated: the text is encoded once, and each pair's markers are appended after it, sharing
-  the position ids of the spans' boundary wordpieces (:func:`levitated_markers`).
+  the position ids of the spans' boundary wordpieces (:func:`levitated_markers`);
+- packed: one sequence per head entity, the head's markers written into the text
+  (:func:`solid_head_text`) and each of its tails' markers levitated after it.
 """
 
 from typing import Dict, Iterable, List, Sequence, Tuple
 
 MARKER_MODES = ("typed", "untyped", "typed_tokens")
-PASS_MODES = ("solid", "levitated")
+PASS_MODES = ("solid", "levitated", "packed")
 HEAD, TAIL = "@", "#"
 HEAD_TYPE, TAIL_TYPE = "*", "^"
 UNKNOWN_TYPE = "entity"
@@ -84,9 +86,34 @@ def solid_text(
         ],
         key=lambda span: (span[0], -span[1], span[2] == "tail"),
     )
+    text, openings, _ = write_markers(words, spaces, [(s, e, o, c) for s, e, _, o, c in spans])
+    by_role = {span[2]: opening for span, opening in zip(spans, openings)}
+    return text, by_role["head"], by_role["tail"]
+
+
+def solid_head_text(
+    words: Sequence[str], spaces: Sequence[bool], head: SpanType, markers: str
+) -> Tuple[str, int, List[Tuple[int, int]]]:
+    """The words with the head's markers written in (``packed``: the tails' markers are
+    levitated). Returns the text, the character offset of the head's opening marker, and
+    each word's (start, end) characters in the text."""
+    texts = pair_markers(head[2], head[2], markers)
+    text, [opening], word_chars = write_markers(
+        words, spaces, [(head[0], head[1], texts["head_start"], texts["head_end"])]
+    )
+    return text, opening, word_chars
+
+
+def write_markers(
+    words: Sequence[str], spaces: Sequence[bool], spans: Sequence[Tuple[int, int, str, str]]
+) -> Tuple[str, List[int], List[Tuple[int, int]]]:
+    """The words with each span's (start, end, opening, closing) markers written in, spans
+    opening at the same word in the given order. Returns the text, the character offset of
+    each span's opening marker, and each word's (start, end) characters in the text."""
     parts: List[str] = []
     length = 0
-    openings = {}
+    openings = [0] * len(spans)
+    word_chars = []
 
     def add(text: str) -> None:
         nonlocal length
@@ -94,19 +121,19 @@ def solid_text(
         length += len(text)
 
     for i in range(len(words) + 1):
-        for _, end, _, _, closing in reversed(spans):
+        for _, end, _, closing in reversed(spans):
             if end == i:
                 add(f"{closing} " if parts[-1].endswith(" ") else f" {closing} ")
-        for start, _, role, opening, _ in spans:
+        for k, (start, _, opening, _) in enumerate(spans):
             if start == i:
                 if parts and not parts[-1].endswith(" "):
                     add(" ")
-                openings[role] = length
+                openings[k] = length
                 add(f"{opening} ")
         if i < len(words):
+            word_chars.append((length, length + len(words[i])))
             add(words[i] + (" " if spaces[i] else ""))
-    text = "".join(parts).rstrip()
-    return text, openings["head"], openings["tail"]
+    return "".join(parts).rstrip(), openings, word_chars
 
 
 def levitated_markers(head_type: str, tail_type: str, markers: str) -> List[Tuple[str, str]]:

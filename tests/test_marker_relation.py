@@ -1,5 +1,6 @@
 """spanbert_rel with MarkerRelationModel.v1: a relation encoder of its own reading entity
-markers, solid (a sequence per pair) or levitated (markers after the text)."""
+markers, solid (a sequence per pair), levitated (markers after the text) or packed (a sequence
+per head, its tails' markers after the text)."""
 
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
@@ -14,12 +15,14 @@ from spacy.util import fix_random_seed
 from thinc.api import Ragged
 
 from spacy_spanbert.layers.marker_encoder import (
+    SEQUENCES,
     MarkedSequences,
     encoder_chunks,
     levitated_sequences,
+    packed_sequences,
     solid_sequences,
 )
-from spacy_spanbert.markers import marker_vocabulary, solid_text
+from spacy_spanbert.markers import marker_vocabulary, solid_head_text, solid_text
 from spacy_spanbert.relations import get_relations
 
 from .test_relation import DATA, make_examples, rel_tuples
@@ -55,7 +58,7 @@ def trained(encoder: Path, steps: int = 60, **settings: Any) -> Language:
     return nlp
 
 
-@pytest.fixture(scope="module", params=["solid", "levitated"])
+@pytest.fixture(scope="module", params=["solid", "levitated", "packed"])
 def marker_nlp(request: pytest.FixtureRequest, marker_bert: Path) -> Language:
     return trained(marker_bert, passes=request.param)
 
@@ -91,16 +94,17 @@ def test_typed_markers_read_the_entity_types(marker_nlp: Language) -> None:
     )
 
 
-def test_levitated_pairs_do_not_see_each_other(marker_bert: Path) -> None:
+@pytest.mark.parametrize("passes", ["levitated", "packed"])
+def test_levitated_pairs_do_not_see_each_other(marker_bert: Path, passes: str) -> None:
     """Split over one sequence per pair or packed into one, each pair scores the same: the
     text never sees markers and a pair's markers see only the text and their own."""
-    nlp = trained(marker_bert, steps=2, passes="levitated")
+    nlp = trained(marker_bert, steps=2, passes=passes)
     rel = nlp.get_pipe("spanbert_rel")
     doc = make_examples(nlp)[0].reference
     packed = rel.predict([doc])[1]
     encoder = rel.model.get_ref("marker_encoder")
     n_text = len(encoder.layers[0].shims[0]._hfmodel.tokenizer(doc.text)["input_ids"])
-    encoder.attrs["max_length"] = n_text + 1  # one pair's markers per sequence
+    encoder.attrs["max_length"] = n_text + 8  # one pair's (packed: tail's) markers a sequence
     try:
         split = rel.predict([doc])[1]
     finally:
@@ -109,10 +113,11 @@ def test_levitated_pairs_do_not_see_each_other(marker_bert: Path) -> None:
     numpy.testing.assert_allclose(packed, split, atol=1e-5)
 
 
-def test_levitated_rows_keep_the_pairs_order_across_windows(marker_bert: Path) -> None:
+@pytest.mark.parametrize("passes", ["levitated", "packed"])
+def test_levitated_rows_keep_the_pairs_order_across_windows(marker_bert: Path, passes: str) -> None:
     """A document too long to share is read in each pair's window; pairs sharing a window
     share its sequences, and the output rows stay in the pairs' order."""
-    nlp = trained(marker_bert, steps=1, passes="levitated")
+    nlp = trained(marker_bert, steps=1, passes=passes)
     encoder = nlp.get_pipe("spanbert_rel").model.get_ref("marker_encoder")
     doc = nlp.make_doc(" ".join([DATA[0][0]] * 4))
     rows = [[0, 2, 34, 36, 1, 2], [30, 32, 0, 2, 3, 1], [2, 3, 35, 36, 2, 1], [34, 36, 4, 6, 2, 2]]
@@ -128,7 +133,7 @@ def test_levitated_rows_keep_the_pairs_order_across_windows(marker_bert: Path) -
     assert not numpy.allclose(together[0], together[1], atol=1e-3)
 
 
-@pytest.mark.parametrize("passes", ["solid", "levitated"])
+@pytest.mark.parametrize("passes", ["solid", "levitated", "packed"])
 def test_training_in_chunks_gives_one_pass_gradient(marker_bert: Path, passes: str) -> None:
     """Chunks run forward without a graph and again when their gradient comes: outputs and
     encoder gradients are those of one ordinary pass over the whole batch."""
@@ -152,9 +157,7 @@ def test_training_in_chunks_gives_one_pass_gradient(marker_bert: Path, passes: s
     chunked, backprop = encoder.begin_update(([doc], pairs))
     backprop(d_output)
     chunked_grads = gradients()
-    sequences = (solid_sequences if passes == "solid" else levitated_sequences)(
-        encoder, [doc], pairs
-    )
+    sequences = SEQUENCES[passes](encoder, [doc], pairs)
     [(chunk, order)] = encoder_chunks(sequences, 10**6)
     whole, backprop_whole = encoder.layers[0](chunk, True)  # one pass, with its graph
     backprop_whole(d_output[order])
@@ -207,6 +210,41 @@ def test_solid_and_levitated_inputs(marker_bert: Path) -> None:
     assert (head, tail) == (n_text, n_text + 5)
     attention = levitated.attention[0]
     assert attention[:n_text, n_text:].sum() == 0 and attention[n_text:].all()
+
+
+def test_packed_inputs(marker_bert: Path) -> None:
+    """One sequence per head: the head's markers in the text, each tail's after it at the
+    positions of the tail's first and last wordpiece in the marked text."""
+    nlp = trained(marker_bert, steps=1, passes="packed")
+    encoder = nlp.get_pipe("spanbert_rel").model.get_ref("marker_encoder")
+    tokenizer = encoder.layers[0].shims[0]._hfmodel.tokenizer
+    doc = nlp.make_doc("Anna Smith works for Acme Corp in Paris today .")
+    rows = [[0, 2, 4, 6, 3, 2], [4, 6, 0, 2, 2, 3], [0, 2, 7, 8, 3, 1]]
+    pairs = Ragged(numpy.array(rows, dtype="i"), numpy.array([3], dtype="i"))
+    batch = packed_sequences(encoder, [doc], pairs)
+    assert len(batch.input_ids) == 2  # one sequence per head
+    pieces = tokenizer.convert_ids_to_tokens(batch.input_ids[0])
+    marked = "@ * per * Anna Smith @ works for Acme Corp in Paris today ."
+    n_text = len(marked.split()) + 2
+    assert " ".join(pieces[1 : n_text - 1]) == marked
+    assert pieces[n_text:] == ["#", "^", "org", "^", "#", "#", "^", "loc", "^", "#"]
+    # Acme: 10, Corp: 11, Paris: 13 in the marked text ([CLS] is 0)
+    assert batch.position_ids[0][n_text:] == [10] * 4 + [11] + [13] * 4 + [13]
+    assert [row[:2] for row in batch.pair_rows] == [(0, 1), (1, 5), (0, 1)]
+    assert [row[2] for row in batch.pair_rows] == [n_text, n_text, n_text + 5]
+    attention = batch.attention[0]
+    assert attention[:n_text, n_text:].sum() == 0
+    assert attention[n_text : n_text + 5, n_text + 5 :].sum() == 0
+    second = tokenizer.convert_ids_to_tokens(batch.input_ids[1])
+    assert second[1:6] == ["Anna", "Smith", "works", "for", "@"]
+
+
+def test_solid_head_text_gives_word_offsets() -> None:
+    words, spaces = ["Anna", "met", "Bob", "."], [True, True, False, False]
+    text, head_char, word_chars = solid_head_text(words, spaces, (2, 3, "PER"), "untyped")
+    assert text == "Anna met @ Bob @ ."
+    assert text[head_char] == "@"
+    assert [text[start:end] for start, end in word_chars] == words
 
 
 @pytest.mark.parametrize(
@@ -340,12 +378,15 @@ def test_levitated_positions_follow_roberta_offsets(tmp_path: Path) -> None:
     torch.testing.assert_close(marked, plain, atol=1e-5, rtol=1e-4)
 
 
-def test_levitated_is_refused_for_encoders_without_position_ids(tmp_path: Path) -> None:
+@pytest.mark.parametrize("passes", ["levitated", "packed"])
+def test_levitated_is_refused_for_encoders_without_position_ids(
+    tmp_path: Path, passes: str
+) -> None:
     encoder_dir = write_family(tmp_path / "deberta", "deberta-v3", "fast")
     nlp = spacy.blank("en")
-    nlp.add_pipe("spanbert_rel", config=marker_model(encoder_dir, passes="levitated"))
+    nlp.add_pipe("spanbert_rel", config=marker_model(encoder_dir, passes=passes))
     nlp.get_pipe("spanbert_rel").add_label("Work_For")
-    with pytest.raises(ValueError, match='passes = "levitated" needs an encoder.*deberta-v2'):
+    with pytest.raises(ValueError, match=f'passes = "{passes}" needs an encoder.*deberta-v2'):
         nlp.initialize()
 
 

@@ -16,7 +16,10 @@ local directory. ``passes`` chooses how pairs reach it:
   wordpieces, per pair's window) with each pair's markers appended after the text, at the
   position ids of the spans' boundary wordpieces, under a 2-D attention mask: the text sees
   only the text, a pair's markers see the text and each other. A document's pairs are split
-  over as many sequences as ``max_length`` requires.
+  over as many sequences as ``max_length`` requires;
+- ``packed``: one sequence per head entity (PL-Marker's packing): its window with the
+  head's markers written in, and the markers of each of its tails appended after it as in
+  ``levitated``.
 """
 
 from dataclasses import dataclass, field
@@ -39,6 +42,7 @@ from ..markers import (
     PASS_MODES,
     levitated_markers,
     marker_vocabulary,
+    solid_head_text,
     solid_text,
 )
 from ..quantization import QUANTIZED_SAVE_ERROR, quantize_linear_layers
@@ -169,9 +173,10 @@ def add_marker_tokens(model: Model) -> None:
 
 def _check_passes(model: Model) -> None:
     config = _shim(model)._model.config
-    if model.attrs["passes"] == "levitated" and config.model_type not in LEVITATED_ENCODERS:
+    passes = model.attrs["passes"]
+    if passes != "solid" and config.model_type not in LEVITATED_ENCODERS:
         raise ValueError(
-            f'passes = "levitated" needs an encoder that takes position ids and a 2-D '
+            f'passes = "{passes}" needs an encoder that takes position ids and a 2-D '
             f"attention mask per sequence ({', '.join(LEVITATED_ENCODERS)}); "
             f"'{model.attrs['name']}' is a {config.model_type} model. Use passes = \"solid\"."
         )
@@ -181,10 +186,7 @@ def forward(
     model: Model[InT, Floats2d], inputs: InT, is_train: bool
 ) -> Tuple[Floats2d, Callable[[Floats2d], InT]]:
     docs, pairs = inputs
-    if model.attrs["passes"] == "solid":
-        batch = solid_sequences(model, docs, pairs)
-    else:
-        batch = levitated_sequences(model, docs, pairs)
+    batch = SEQUENCES[model.attrs["passes"]](model, docs, pairs)
     wrapper = model.layers[0]
     Y = model.ops.alloc2f(len(batch.pair_rows), model.get_dim("nO"))
     chunks = encoder_chunks(batch, int(model.attrs["batch_tokens"]))
@@ -284,26 +286,38 @@ def _piece_at(offsets: Sequence[Tuple[int, int]], char: int) -> int:
     return 0
 
 
-def levitated_sequences(model: Model, docs: List[Doc], pairs: Ragged) -> MarkedSequences:
-    """Per document (or per pair's window, for a document too long to share), the text once
-    and the pairs' markers after it, split over as many sequences as ``max_length`` needs."""
-    tokenizer = _shim(model)._hfmodel.tokenizer
-    config = _shim(model)._model.config
-    offset = config.pad_token_id + 1 if LEVITATED_ENCODERS[config.model_type] else 0
-    markers = model.attrs["markers"]
-    max_length = int(model.attrs["max_length"])
-    marker_ids: Dict[str, List[int]] = {}
+def _marker_ids(tokenizer: Any, markers: str) -> Callable[[str], List[int]]:
+    """The wordpiece ids of a marker's text (memoized)."""
+    cache: Dict[str, List[int]] = {}
 
     def ids_of(text: str) -> List[int]:
-        if text not in marker_ids:
+        if text not in cache:
             # a marker token is its own id: with a space before it, byte-level BPE would add
             # a space token
-            marker_ids[text] = (
+            cache[text] = (
                 [tokenizer.convert_tokens_to_ids(text)]
                 if markers == "typed_tokens"
                 else tokenizer(" " + text, add_special_tokens=False)["input_ids"]
             )
-        return marker_ids[text]
+        return cache[text]
+
+    return ids_of
+
+
+def _position_offset(model: Model) -> int:
+    """The first position id of a sequence (after the padding id for RoBERTa's family)."""
+    config = _shim(model)._model.config
+    return config.pad_token_id + 1 if LEVITATED_ENCODERS[config.model_type] else 0
+
+
+def levitated_sequences(model: Model, docs: List[Doc], pairs: Ragged) -> MarkedSequences:
+    """Per document (or per pair's window, for a document too long to share), the text once
+    and the pairs' markers after it, split over as many sequences as ``max_length`` needs."""
+    tokenizer = _shim(model)._hfmodel.tokenizer
+    offset = _position_offset(model)
+    markers = model.attrs["markers"]
+    max_length = int(model.attrs["max_length"])
+    ids_of = _marker_ids(tokenizer, markers)
 
     def group_size(row: List[int]) -> int:
         labels = _type_label(model, row[4]), _type_label(model, row[5])
@@ -337,8 +351,6 @@ def levitated_sequences(model: Model, docs: List[Doc], pairs: Ragged) -> MarkedS
         encoded = encodings.get((i, start, end)) or tokenizer(
             window.text, return_offsets_mapping=True, truncation=True, max_length=max_length
         )
-        text_ids = encoded["input_ids"]
-        n_text = len(text_ids)
         first, last = _word_pieces(window, encoded["offset_mapping"])
         groups = []
         for _, row in indexed_rows:
@@ -353,33 +365,158 @@ def levitated_sequences(model: Model, docs: List[Doc], pairs: Ragged) -> MarkedS
                 [(ids_of(text), at[role]) for role, text in levitated_markers(*labels, markers)]
             )
         indices = [k for k, _ in indexed_rows]
-        for sequence_groups, pair_indices in _packed(groups, n_text, max_length, indices):
-            ids = list(text_ids)
-            position_ids = list(range(offset, offset + n_text))
-            owners = [-1] * n_text
-            openings = []
-            for k, group in enumerate(sequence_groups):
-                # the head's opening marker comes first, the tail's third
-                openings.append((len(ids), len(ids) + sum(len(p) for p, _ in group[:2])))
-                for piece_ids, position in group:
-                    ids.extend(piece_ids)
-                    position_ids.extend([offset + position] * len(piece_ids))
-                    owners.extend([k] * len(piece_ids))
-            owner = numpy.array(owners)
-            attention = numpy.zeros((len(ids), len(ids)), dtype="i")
-            attention[:, :n_text] = 1
-            attention[n_text:, n_text:] = owner[n_text:, None] == owner[None, n_text:]
-            seq = len(batch.input_ids)
-            batch.input_ids.append(ids)
-            batch.position_ids.append(position_ids)
-            batch.attention.append(attention)
-            for pair, (head_at, tail_at) in zip(pair_indices, openings):
-                batch.pair_rows.append((seq, head_at, tail_at))
-                pair_order.append(pair)
-    # rows in the pairs' input order (windows group a doc's pairs, docs stay in order)
+        for pair, seq, group_start, group in _append_levitated(
+            batch, encoded["input_ids"], groups, indices, offset, max_length
+        ):
+            # the head's opening marker comes first, the tail's third
+            tail_at = group_start + sum(len(piece_ids) for piece_ids, _ in group[:2])
+            batch.pair_rows.append((seq, group_start, tail_at))
+            pair_order.append(pair)
+    _restore_pair_order(batch, pair_order)
+    return batch
+
+
+def packed_sequences(model: Model, docs: List[Doc], pairs: Ragged) -> MarkedSequences:
+    """Per head entity of a document (or per head and pair's window, for a document too long
+    to share), the text with the head's markers written in and its tails' markers after it,
+    split over as many sequences as ``max_length`` needs (PL-Marker's packing)."""
+    tokenizer = _shim(model)._hfmodel.tokenizer
+    offset = _position_offset(model)
+    markers = model.attrs["markers"]
+    max_length = int(model.attrs["max_length"])
+    context = int(model.attrs["context"])
+    ids_of = _marker_ids(tokenizer, markers)
+    batch = MarkedSequences()
+    pair_order: List[int] = []
+    index = 0
+    for doc, doc_rows in zip(docs, _doc_rows(pairs)):
+        # the pairs (by their index in the input) of each head
+        heads: Dict[Tuple[int, int, int], List[Tuple[int, List[int]]]] = {}
+        for row in doc_rows.tolist():
+            heads.setdefault((row[0], row[1], row[4]), []).append((index, row))
+            index += 1
+        for (h_start, h_end, h_type), indexed_rows in heads.items():
+            head = (h_start, h_end, _type_label(model, h_type))
+            tail_groups = [
+                levitated_markers(head[2], _type_label(model, row[5]), markers)[2:]
+                for _, row in indexed_rows
+            ]
+            longest = max(sum(len(ids_of(text)) for _, text in group) for group in tail_groups)
+            sequence = _head_sequence(tokenizer, doc, head, 0, len(doc), markers, None)
+            if len(sequence[0]) + longest <= max_length:
+                windows = {(0, len(doc)): (sequence, indexed_rows, tail_groups)}
+            else:
+                windows = {}
+                rows = numpy.array([row for _, row in indexed_rows], dtype="i")
+                for indexed_row, group, span in zip(
+                    indexed_rows, tail_groups, _pair_windows(doc, rows, context)
+                ):
+                    if span not in windows:
+                        marked = _head_sequence(tokenizer, doc, head, *span, markers, max_length)
+                        windows[span] = (marked, [], [])
+                    windows[span][1].append(indexed_row)
+                    windows[span][2].append(group)
+            for (start, _), (
+                (text_ids, head_at, first, last),
+                window_rows,
+                groups,
+            ) in windows.items():
+                pieces = [
+                    [
+                        (ids_of(group[0][1]), first[row[2] - start]),
+                        (ids_of(group[1][1]), last[row[3] - start - 1]),
+                    ]
+                    for (_, row), group in zip(window_rows, groups)
+                ]
+                indices = [k for k, _ in window_rows]
+                for pair, seq, tail_at, _ in _append_levitated(
+                    batch, text_ids, pieces, indices, offset, max_length
+                ):
+                    batch.pair_rows.append((seq, head_at, tail_at))
+                    pair_order.append(pair)
+    _restore_pair_order(batch, pair_order)
+    return batch
+
+
+def _head_sequence(
+    tokenizer: Any,
+    doc: Doc,
+    head: Tuple[int, int, str],
+    start: int,
+    end: int,
+    markers: str,
+    max_length: Optional[int],
+) -> Tuple[List[int], int, List[int], List[int]]:
+    """The wordpiece ids of ``doc[start:end]`` with the head's markers written in, the
+    position of the head's opening marker, and each word's first and last wordpiece (0 for a
+    word truncation cut off)."""
+    window = doc[start:end]
+    words = [token.text for token in window]
+    spaces = [bool(token.whitespace_) for token in window]
+    text, head_char, word_chars = solid_head_text(
+        words, spaces, (head[0] - start, head[1] - start, head[2]), markers
+    )
+    encoded = tokenizer(
+        text,
+        return_offsets_mapping=True,
+        truncation=max_length is not None,
+        max_length=max_length,
+    )
+    offsets = encoded["offset_mapping"]
+    piece_of = numpy.zeros(len(text) + 1, dtype="i")
+    for i, (char_start, char_end) in reversed(list(enumerate(offsets))):
+        piece_of[char_start:char_end] = i  # reversed: the first piece covering a char wins
+    first = [int(piece_of[char_start]) for char_start, _ in word_chars]
+    last = [int(piece_of[max(char_end - 1, char_start)]) for char_start, char_end in word_chars]
+    return encoded["input_ids"], int(piece_of[head_char]), first, last
+
+
+def _append_levitated(
+    batch: MarkedSequences,
+    text_ids: List[int],
+    groups: List[List[Tuple[List[int], int]]],
+    indices: List[int],
+    offset: int,
+    max_length: int,
+) -> List[Tuple[int, int, int, List[Tuple[List[int], int]]]]:
+    """Add sequences of the text followed by marker groups, each group's markers (ids, the
+    position id they share) seeing the text and each other, the text seeing no markers; as
+    many sequences as ``max_length`` needs. Returns per group its pair's index, sequence, the
+    position where it starts, and the group."""
+    n_text = len(text_ids)
+    added = []
+    for sequence_groups, pair_indices in _packed(groups, n_text, max_length, indices):
+        ids = list(text_ids)
+        position_ids = list(range(offset, offset + n_text))
+        owners = [-1] * n_text
+        seq = len(batch.input_ids)
+        for k, (group, pair) in enumerate(zip(sequence_groups, pair_indices)):
+            added.append((pair, seq, len(ids), group))
+            for piece_ids, position in group:
+                ids.extend(piece_ids)
+                position_ids.extend([offset + position] * len(piece_ids))
+                owners.extend([k] * len(piece_ids))
+        owner = numpy.array(owners)
+        attention = numpy.zeros((len(ids), len(ids)), dtype="i")
+        attention[:, :n_text] = 1
+        attention[n_text:, n_text:] = owner[n_text:, None] == owner[None, n_text:]
+        batch.input_ids.append(ids)
+        batch.position_ids.append(position_ids)
+        batch.attention.append(attention)
+    return added
+
+
+def _restore_pair_order(batch: MarkedSequences, pair_order: List[int]) -> None:
+    """Put ``batch.pair_rows`` (built in ``pair_order``) back in the pairs' input order."""
     order = numpy.argsort(numpy.array(pair_order, dtype="i"), kind="stable")
     batch.pair_rows = [batch.pair_rows[k] for k in order.tolist()]
-    return batch
+
+
+SEQUENCES = {
+    "solid": solid_sequences,
+    "levitated": levitated_sequences,
+    "packed": packed_sequences,
+}
 
 
 def _word_pieces(window: Span, offsets: Sequence[Tuple[int, int]]) -> Tuple[List[int], List[int]]:
