@@ -210,11 +210,12 @@ def build_marker_relation_model(
     markers: "typed" (``@ * person * Anna Smith @``, the entity labels written in),
         "untyped" (``@ Anna Smith @``), both punctuation, so no new vocabulary; or
         "typed_tokens" (``[H:PER] Anna Smith [/H]``, one new vocabulary entry per marker).
-    passes: "solid" (one encoder sequence per pair, markers in the text: the most accurate)
-        or "levitated" (one sequence per document, each pair's markers after the text at its
-        spans' positions: faster; BERT, ELECTRA, RoBERTa and XLM-R encoders).
-    context: words either side of the pair read with it (solid; levitated for documents
-        longer than ``max_length``).
+    passes: "solid" (one encoder sequence per pair, markers in the text), "levitated" (one
+        sequence per document, each pair's markers after the text at its spans' positions:
+        the fastest) or "packed" (one sequence per head entity, its markers in the text, its
+        tails' markers after it); levitated and packed: BERT, ELECTRA, RoBERTa and XLM-R.
+    context: words either side of the pair read with it (solid; levitated and packed for
+        documents longer than ``max_length``).
     max_length: the most wordpieces in one encoder sequence.
     batch_tokens: the most padded wordpieces the encoder runs at once; training keeps one
         such chunk's activations at a time (its forward pass runs again for the gradient).
