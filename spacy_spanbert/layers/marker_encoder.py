@@ -384,8 +384,14 @@ def packed_sequences(model: Model, docs: List[Doc], pairs: Ragged) -> MarkedSequ
     offset = _position_offset(model)
     markers = model.attrs["markers"]
     max_length = int(model.attrs["max_length"])
-    context = int(model.attrs["context"])
     ids_of = _marker_ids(tokenizer, markers)
+
+    def tail_ids(head_label: str, row: List[int]) -> Tuple[List[int], List[int]]:
+        """The wordpiece ids of the tail's opening and closing marker."""
+        tail_label = _type_label(model, row[5])
+        (_, opening), (_, closing) = levitated_markers(head_label, tail_label, markers)[2:]
+        return ids_of(opening), ids_of(closing)
+
     batch = MarkedSequences()
     pair_order: List[int] = []
     index = 0
@@ -397,40 +403,32 @@ def packed_sequences(model: Model, docs: List[Doc], pairs: Ragged) -> MarkedSequ
             index += 1
         for (h_start, h_end, h_type), indexed_rows in heads.items():
             head = (h_start, h_end, _type_label(model, h_type))
-            tail_groups = [
-                levitated_markers(head[2], _type_label(model, row[5]), markers)[2:]
-                for _, row in indexed_rows
-            ]
-            longest = max(sum(len(ids_of(text)) for _, text in group) for group in tail_groups)
-            sequence = _head_sequence(tokenizer, doc, head, 0, len(doc), markers, None)
-            if len(sequence[0]) + longest <= max_length:
-                windows = {(0, len(doc)): (sequence, indexed_rows, tail_groups)}
-            else:
-                windows = {}
-                rows = numpy.array([row for _, row in indexed_rows], dtype="i")
-                for indexed_row, group, span in zip(
-                    indexed_rows, tail_groups, _pair_windows(doc, rows, context)
-                ):
-                    if span not in windows:
-                        marked = _head_sequence(tokenizer, doc, head, *span, markers, max_length)
-                        windows[span] = (marked, [], [])
-                    windows[span][1].append(indexed_row)
-                    windows[span][2].append(group)
-            for (start, _), (
-                (text_ids, head_at, first, last),
-                window_rows,
-                groups,
-            ) in windows.items():
-                pieces = [
-                    [
-                        (ids_of(group[0][1]), first[row[2] - start]),
-                        (ids_of(group[1][1]), last[row[3] - start - 1]),
-                    ]
-                    for (_, row), group in zip(window_rows, groups)
-                ]
+            whole = _head_sequence(tokenizer, doc, head, 0, len(doc), markers, None)
+            longest = max(sum(map(len, tail_ids(head[2], row))) for _, row in indexed_rows)
+            fits = len(whole[0]) + longest <= max_length
+            rows = numpy.array([row for _, row in indexed_rows], dtype="i")
+            spans = (
+                [(0, len(doc))] * len(rows)
+                if fits
+                else _pair_windows(doc, rows, int(model.attrs["context"]))
+            )
+            windows: Dict[Tuple[int, int], List[Tuple[int, List[int]]]] = {}
+            for indexed_row, span in zip(indexed_rows, spans):
+                windows.setdefault(span, []).append(indexed_row)
+            for (start, end), window_rows in windows.items():
+                text_ids, head_at, first, last = (
+                    whole
+                    if fits
+                    else _head_sequence(tokenizer, doc, head, start, end, markers, max_length)
+                )
+                groups = []
+                for _, row in window_rows:
+                    opening, closing = tail_ids(head[2], row)
+                    at_start, at_end = first[row[2] - start], last[row[3] - start - 1]
+                    groups.append([(opening, at_start), (closing, at_end)])
                 indices = [k for k, _ in window_rows]
                 for pair, seq, tail_at, _ in _append_levitated(
-                    batch, text_ids, pieces, indices, offset, max_length
+                    batch, text_ids, groups, indices, offset, max_length
                 ):
                     batch.pair_rows.append((seq, head_at, tail_at))
                     pair_order.append(pair)
