@@ -308,10 +308,12 @@ def test_from_scratch_logs_each_objective_and_loads_in_spacy(tmp_path: Path) -> 
     # --resume keeps the tokenizer and the initial weights it built
     vocab = (tmp_path / "out" / "initial" / "vocab.txt").read_bytes()
     settings.max_steps = 40
-    pretrain_from_scratch(
+    resumed = pretrain_from_scratch(
         "tiny", texts[::-1], tmp_path / "out", vocab_size=200, settings=settings, resume=True
     )
     assert (tmp_path / "out" / "initial" / "vocab.txt").read_bytes() == vocab
+    # the mean loss of the 10 steps this call trained (not their sum over all 40 steps)
+    assert resumed["train_loss"] > 0.5 * logged[-1]["loss"]
 
 
 def test_unknown_size_is_refused(tmp_path: Path) -> None:

@@ -239,15 +239,13 @@ def pretrain(
     with (output / "loss_log.jsonl").open("w", encoding="utf8") as file_:
         for entry in history:
             file_.write(json.dumps(entry) + "\n")
-    n_seen = (
-        (settings.max_steps - start_step)
-        * settings.batch_size
-        * settings.gradient_accumulation_steps
-    )
+    steps_trained = result.global_step - start_step
+    n_seen = steps_trained * settings.batch_size * settings.gradient_accumulation_steps
     tokens_per_block = blocks.n_tokens / len(blocks)
     losses = [entry["loss"] for entry in history if "loss" in entry]
     return {
-        "train_loss": result.training_loss,
+        # the Trainer divides a resumed call's summed loss by every step, also earlier ones
+        "train_loss": result.training_loss * result.global_step / max(steps_trained, 1),
         "first_logged_loss": losses[0] if losses else None,
         "last_logged_loss": losses[-1] if losses else None,
         "tokens_per_second": n_seen * tokens_per_block / elapsed,  # this call's steps only
