@@ -272,18 +272,19 @@ def solid_sequences(model: Model, docs: List[Doc], pairs: Ragged) -> MarkedSeque
     )
     for i, (ids, offsets) in enumerate(zip(encoded["input_ids"], encoded["offset_mapping"])):
         batch.input_ids.append(ids)
+        piece_of = _piece_of_char(offsets, len(texts[i]))
         head_char, tail_char = openings[i]
-        batch.pair_rows.append((i, _piece_at(offsets, head_char), _piece_at(offsets, tail_char)))
+        batch.pair_rows.append((i, int(piece_of[head_char]), int(piece_of[tail_char])))
     return batch
 
 
-def _piece_at(offsets: Sequence[Tuple[int, int]], char: int) -> int:
-    """The first wordpiece covering character ``char`` (0, the first special token, when the
-    truncated sequence no longer holds it)."""
-    for i, (start, end) in enumerate(offsets):
-        if start <= char < end:
-            return i
-    return 0
+def _piece_of_char(offsets: Sequence[Tuple[int, int]], n_chars: int) -> numpy.ndarray:
+    """(n_chars + 1,) the first wordpiece covering each character of a text (0, the first
+    special token, for a character no piece covers: whitespace, or cut off by truncation)."""
+    piece_of = numpy.zeros(n_chars + 1, dtype="i")
+    for i, (char_start, char_end) in reversed(list(enumerate(offsets))):
+        piece_of[char_start:char_end] = i  # reversed: the first piece covering a char wins
+    return piece_of
 
 
 def _marker_ids(tokenizer: Any, markers: str) -> Callable[[str], List[int]]:
@@ -460,10 +461,7 @@ def _head_sequence(
         truncation=max_length is not None,
         max_length=max_length,
     )
-    offsets = encoded["offset_mapping"]
-    piece_of = numpy.zeros(len(text) + 1, dtype="i")
-    for i, (char_start, char_end) in reversed(list(enumerate(offsets))):
-        piece_of[char_start:char_end] = i  # reversed: the first piece covering a char wins
+    piece_of = _piece_of_char(encoded["offset_mapping"], len(text))
     first = [int(piece_of[char_start]) for char_start, _ in word_chars]
     last = [int(piece_of[max(char_end - 1, char_start)]) for char_start, char_end in word_chars]
     return encoded["input_ids"], int(piece_of[head_char]), first, last
