@@ -202,7 +202,7 @@ def build_marker_relation_model(
     """Score directed pairs of entity spans with a relation encoder of its own that reads
     entity markers (PURE; Zhou & Chen 2021): the hidden states at the head's and the tail's
     opening marker, concatenated, then a ReLU layer and a sigmoid per label. Same input and
-    output as RelationModel.v2; slower (a second encoder), more accurate.
+    output as RelationModel.v2; slower (a second encoder).
 
     name, tokenizer, revision, tokenizer_config, transformer_config, model_type, quantize:
         the encoder, as in ``spacy_spanbert.TransformerModel.v1`` (a hub id or a local
