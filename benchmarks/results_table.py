@@ -76,10 +76,11 @@ def _print_tables(prefix: str, exact: bool = False) -> None:
         if "encoder" in result:
             parts.append(f"encoder {result['encoder']}")
         if train:
-            parts.append(
-                f"{train.get('examples')} training sentences, "
-                f"{train.get('steps')} steps, {_seeds(train)}"
-            )
+            sentences = f"{train['examples']} training sentences, " if "examples" in train else ""
+            steps = train.get("steps")
+            if isinstance(steps, dict):
+                steps = ", ".join(f"{task} {n}" for task, n in steps.items())
+            parts.append(f"{sentences}{steps} steps, {_seeds(train)}")
         parts += [result["machine"], result["date"], f"`{result['command']}`"]
         print(f"**{result['benchmark']}** ({'; '.join(parts)})\n")
         flat = _flat_systems(result["systems"])
