@@ -8,7 +8,8 @@ then fine-tuned on span tasks.
    built with it.
 2. That model is pretrained three times on the same text, with the same steps, batch, block
    length, learning rate, schedule and seed: ``--objective span``, ``mlm``, ``token``.
-   "none" is the random initialization itself.
+   "none" is the random initialization itself. Each objective's tokens/s is then timed over
+   50 steps, the three back to back.
 3. Each of the four encoders is fine-tuned with identical settings on GENIA nested NER
    (configs/spans.cfg), CoNLL04 relations end to end (configs/rel.cfg) and CoNLL-2003 flat
    NER (configs/ner.cfg); test F1 of each, with 95% paired-bootstrap intervals of the
@@ -22,7 +23,7 @@ then fine-tuned on span tasks.
 
 import json
 from collections import Counter
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Tuple
 
@@ -61,6 +62,7 @@ SYSTEMS = (*OBJECTIVES, "none")
 COMPARISONS = (("span", "mlm"), ("mlm", "token"), ("token", "none"), ("span", "none"))
 SIZES = {"quick": "tiny", "full": "mini"}  # tiny: 2 layers x 128; mini: 4 layers x 256
 VOCAB_SIZE = 8000
+TIMING_STEPS = 50
 FINE_TUNE_RATE = 5e-4  # every system: random or briefly pretrained encoders need more than 1e-4
 FINE_TUNE_STEPS = {
     "quick": {"genia": 300, "conll04": 300, "conll2003": 300},
@@ -165,6 +167,17 @@ def pretrained(
     return summary
 
 
+def throughput(
+    initial: Path, texts: List[str], output: Path, settings: PretrainingSettings
+) -> float:
+    """Pretraining tokens/s of ``settings.objective`` over TIMING_STEPS steps from the random
+    initialization. The objectives are timed back to back in one process, so that whatever
+    else ran beside the long pretrainings (which may have been resumed) doesn't enter the
+    comparison."""
+    timing = replace(settings, max_steps=TIMING_STEPS, save_steps=10 * TIMING_STEPS)
+    return float(pretrain(initial, texts, output, settings=timing)["tokens_per_second"])
+
+
 def fine_tune(
     task: Dict[str, Any], work: Path, encoder: Path, seed: int, reuse: bool
 ) -> Tuple[float, numpy.ndarray]:
@@ -210,10 +223,11 @@ def main() -> None:
     encoders = {"none": initial}
     for objective in OBJECTIVES:
         settings.objective = objective
-        summary = pretrained(initial, texts, work / objective, settings, args.reuse_trained)
+        pretrained(initial, texts, work / objective, settings, args.reuse_trained)
         curves = loss_curves(work / objective)
+        tokens_per_second = throughput(initial, texts, work / "timing" / objective, settings)
         pretraining[objective] = {
-            "tokens_per_second": round(summary["tokens_per_second"], 1),
+            "tokens_per_second": round(tokens_per_second, 1),
             "final": {key: values[-1][1] for key, values in curves.items()},
             "curves": curves,
         }
@@ -263,6 +277,7 @@ def main() -> None:
                 "learning_rate": settings.learning_rate,
                 "objectives": pretraining,
                 "masked_token_chance_accuracy": round(chance, 4),
+                "timing_steps": TIMING_STEPS,
             },
             "tokens_per_second": {k: v["tokens_per_second"] for k, v in pretraining.items()},
             "train": {
