@@ -167,15 +167,44 @@ def pretrained(
     return summary
 
 
-def throughput(
-    initial: Path, texts: List[str], output: Path, settings: PretrainingSettings
-) -> float:
-    """Pretraining tokens/s of ``settings.objective`` over TIMING_STEPS steps from the random
-    initialization. The objectives are timed back to back in one process, so that whatever
-    else ran beside the long pretrainings (which may have been resumed) doesn't enter the
-    comparison."""
+def throughputs(
+    initial: Path, texts: List[str], output: Path, settings: PretrainingSettings, reuse: bool
+) -> Dict[str, float]:
+    """Pretraining tokens/s of each objective over TIMING_STEPS steps from the random
+    initialization, the objectives timed back to back in one process, so that whatever else
+    ran beside the long pretrainings (which may have been resumed) doesn't enter the
+    comparison. With ``reuse``, the timings an earlier run recorded with the same settings."""
     timing = replace(settings, max_steps=TIMING_STEPS, save_steps=10 * TIMING_STEPS)
-    return float(pretrain(initial, texts, output, settings=timing)["tokens_per_second"])
+    record = output / "timings.json"
+    recorded = {"settings": {**asdict(timing), "objective": list(OBJECTIVES)}}
+    if reuse and record.exists():
+        earlier = json.loads(record.read_text())
+        if earlier["settings"] == recorded["settings"]:
+            msg.info(f"reusing the tokens/s timed in {record}")
+            return earlier["tokens_per_second"]
+    timed = {}
+    for objective in OBJECTIVES:
+        summary = pretrain(
+            initial, texts, output / objective, settings=replace(timing, objective=objective)
+        )
+        timed[objective] = round(float(summary["tokens_per_second"]), 1)
+    record.write_text(json.dumps({**recorded, "tokens_per_second": timed}, indent=1))
+    return timed
+
+
+def pretraining_settings(quick: bool, seed: int) -> PretrainingSettings:
+    """The settings every objective is pretrained with (``objective`` aside)."""
+    steps = 400 if quick else 3000
+    return PretrainingSettings(
+        max_steps=steps,
+        batch_size=32,
+        max_length=128,
+        learning_rate=5e-4,
+        warmup_ratio=0.06,
+        save_steps=500,
+        logging_steps=max(steps // 30, 1),
+        seed=seed,
+    )
 
 
 def fine_tune(
@@ -198,7 +227,6 @@ def main() -> None:
     parser = benchmark_parser(__doc__, reuse=True)
     args = parser.parse_args()
     mode = "quick" if args.quick else "full"
-    steps, batch_size, max_length = (400, 32, 128) if args.quick else (3000, 32, 128)
     work = ROOT / "benchmarks" / "work" / "pretrain-scratch" / mode
     texts_by_source = pretraining_texts()
     texts = [text for source in texts_by_source.values() for text in source]
@@ -209,30 +237,22 @@ def main() -> None:
         build_from_scratch(
             texts, initial, SIZES[mode], vocab_size=VOCAB_SIZE, lowercase=False, seed=args.seed
         )
-    settings = PretrainingSettings(
-        max_steps=steps,
-        batch_size=batch_size,
-        max_length=max_length,
-        learning_rate=5e-4,
-        warmup_ratio=0.06,
-        save_steps=500,
-        logging_steps=max(steps // 30, 1),
-        seed=args.seed,
-    )
+    settings = pretraining_settings(args.quick, args.seed)
     pretraining: Dict[str, Any] = {}
     encoders = {"none": initial}
     for objective in OBJECTIVES:
         settings.objective = objective
         pretrained(initial, texts, work / objective, settings, args.reuse_trained)
         curves = loss_curves(work / objective)
-        tokens_per_second = throughput(initial, texts, work / "timing" / objective, settings)
         pretraining[objective] = {
-            "tokens_per_second": round(tokens_per_second, 1),
             "final": {key: values[-1][1] for key, values in curves.items()},
             "curves": curves,
         }
         encoders[objective] = work / objective
         msg.good(f"pretrained ({objective}): {pretraining[objective]['final']}")
+    timed = throughputs(initial, texts, work / "timing", settings, args.reuse_trained)
+    for objective, tokens_per_second in timed.items():
+        pretraining[objective]["tokens_per_second"] = tokens_per_second
     chance = majority_share(initial, texts[:2000])
     systems: Dict[str, Dict[str, Any]] = {name: {} for name in SYSTEMS}
     differences: Dict[str, Any] = {}
@@ -271,15 +291,15 @@ def main() -> None:
                 "sources": {k: len(v) for k, v in texts_by_source.items()},
             },
             "pretraining": {
-                "steps": steps,
-                "batch_size": batch_size,
-                "max_length": max_length,
+                "steps": settings.max_steps,
+                "batch_size": settings.batch_size,
+                "max_length": settings.max_length,
                 "learning_rate": settings.learning_rate,
                 "objectives": pretraining,
                 "masked_token_chance_accuracy": round(chance, 4),
                 "timing_steps": TIMING_STEPS,
             },
-            "tokens_per_second": {k: v["tokens_per_second"] for k, v in pretraining.items()},
+            "tokens_per_second": timed,
             "train": {
                 "steps": FINE_TUNE_STEPS[mode],
                 "seed": args.seed,
